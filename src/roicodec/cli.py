@@ -1,0 +1,136 @@
+"""The ``roicodec`` command: encode, decode, info and demo over the core codec.
+
+Every failure the user can cause ends in one line on stderr and exit status 1, and leaves no output file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from roicodec import codec
+from roicodec.atomic import write_bytes
+from roicodec.errors import RoiError
+from roicodec.metrics import psnr
+
+
+def _qualities(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(q) for q in text.split(",") if q.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 75,90,100")
+
+
+def _read_image(path: Path) -> Image.Image:
+    im = Image.open(path)
+    im.load()
+    return im
+
+
+def _encode(args: argparse.Namespace) -> None:
+    image = _read_image(args.image)
+    mask = np.asarray(_read_image(args.mask)) if args.mask else None
+    out = args.output or args.image.with_suffix(".roi")
+    data = codec.encode(image, mask, out, qualities=args.qualities, model=args.model, tile=args.tile)
+    print(f"wrote {out}: {image.width}x{image.height}, {len(args.qualities) + 1} levels, {len(data)} bytes")
+
+
+def _decode(args: argparse.Namespace) -> None:
+    fmt = Image.registered_extensions().get(args.output.suffix.lower())
+    if fmt is None:
+        raise RoiError(f"cannot tell an image format from {args.output.name!r}: name the output e.g. out.png")
+    pixels = codec.decode(args.input, args.level)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt)
+    write_bytes(args.output, buf.getvalue())
+    print(f"wrote {args.output}")
+
+
+def _info(args: argparse.Namespace) -> None:
+    with codec.open(args.input) as f:
+        levels = f.level_info
+        summary = {"width": f.size[0], "height": f.size[1], "mode": f.mode, "qualities": list(f.qualities),
+                   "levels_in_file": f.levels, "levels_in_header": f.header.levels,
+                   "model": {"name": f.model[0], "hash": f.model[1]}, "version": ".".join(map(str, f.header.version)),
+                   "levels": [vars(level) for level in levels]}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"{args.input}: {summary['width']}x{summary['height']} {summary['mode']}, model {f.model[0]} "
+          f"({f.model[1]}), format {summary['version']}")
+    if f.levels < f.header.levels:
+        print(f"truncated: {f.levels} of {f.header.levels} levels present")
+    print(f"{'level':>5} {'quality':>7} {'bytes':>9} {'bpp':>7}")
+    for level in levels:
+        print(f"{level.level:>5} {level.quality or 'base':>7} {level.bytes:>9} {level.bpp:>7.3f}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    sample = resources.files("roicodec") / "samples"
+    image = _read_image(Path(str(sample / "astronaut.png")))
+    mask = np.asarray(_read_image(Path(str(sample / "astronaut_roi.png")))) != 0
+    data = codec.encode(image, mask)
+    original = np.asarray(image)
+    f = codec.open(data)
+    print(f"astronaut {image.width}x{image.height}, ROI {mask.mean():.0%} of the image, model {f.model[0]}")
+    print(f"{'level':>5} {'quality':>7} {'bytes':>7} {'bpp':>6} {'PSNR':>7} {'ROI-PSNR':>9}")
+    for info, pixels in zip(f.level_info, f.decode_all()):
+        print(f"{info.level:>5} {info.quality or 'base':>7} {info.bytes:>7} {info.bpp:>6.3f} "
+              f"{psnr(original, pixels):>7.2f} {psnr(original, pixels, mask):>9.2f}")
+    if args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        write_bytes(args.output / "astronaut.roi", data)
+        print(f"wrote {args.output / 'astronaut.roi'}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roicodec", description="Region-of-interest scalable image compression.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
+    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB)")
+    p.add_argument("--mask", type=Path, help="image of the same size, non-zero = ROI (default: whole image)")
+    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
+                   help="JPEG quality per enhancement layer (default: 75,90,100)")
+    p.add_argument("--model", help="base-layer model name (default: the package default)")
+    p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
+    p.add_argument("-o", "--output", type=Path, help="output .roi (default: IMAGE with suffix .roi)")
+    p.set_defaults(run=_encode)
+
+    p = sub.add_parser("decode", help="decode a level of a .roi file to an image file")
+    p.add_argument("input", type=Path)
+    p.add_argument("--level", type=int, help="0 = base; default: the highest level in the file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output image; format from its suffix")
+    p.set_defaults(run=_decode)
+
+    p = sub.add_parser("info", help="levels, bytes, bpp and model of a .roi file")
+    p.add_argument("input", type=Path)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_info)
+
+    p = sub.add_parser("demo", help="encode the bundled sample with its ROI and print each level's figures")
+    p.add_argument("-o", "--output", type=Path, help="also write the .roi into this folder")
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        print(f"roicodec: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

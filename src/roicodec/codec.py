@@ -1,0 +1,221 @@
+"""Encode an image and its ROI into a ``.roi`` file, and decode any level of one.
+
+Level 0 is the base layer; level k adds enhancement layers 1..k inside the ROI.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Union
+
+import numpy as np
+
+from roicodec import base, container, ladder
+from roicodec import mask as roimask
+from roicodec.atomic import write_bytes
+from roicodec.errors import RoiError, TruncatedFileError, UnsupportedImageError
+from roicodec.models import registry
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+ImageLike = Union[np.ndarray, "Image.Image"]
+Source = Union[str, os.PathLike, bytes, IO[bytes]]
+
+DEFAULT_QUALITIES = (75, 90, 100)
+DEFAULT_TILE = 1024
+
+
+def _as_array(image: ImageLike) -> np.ndarray:
+    """``HxWxC`` uint8 with C 1 or 3, or a one-line error that says how to get there."""
+    if not isinstance(image, np.ndarray):
+        mode = image.mode
+        if mode in ("1", "P"):
+            image = image.convert("RGB" if mode == "P" else "L")
+        elif mode not in ("L", "RGB"):
+            hint = "drop the alpha channel with .convert('RGB')" if "A" in mode else "convert it to 8-bit 'L' or 'RGB'"
+            raise UnsupportedImageError(f"images of mode {mode!r} are not supported: {hint}")
+        image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: scale to uint8 first")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3):
+        shape = "x".join(map(str, image.shape))
+        raise UnsupportedImageError(f"image of shape {shape} is not supported: pass HxW (gray) or HxWx3 (RGB)")
+    if min(image.shape[:2]) == 0 or max(image.shape[:2]) > container.MAX_SIDE:
+        raise UnsupportedImageError(f"image of {image.shape[1]}x{image.shape[0]} pixels is not supported")
+    return image
+
+
+def _as_mask(mask: ImageLike | None, shape: tuple[int, int]) -> np.ndarray:
+    if mask is None:
+        return np.ones(shape, bool)
+    arr = np.asarray(mask)
+    if arr.ndim == 3:
+        arr = arr.any(axis=2)
+    if arr.shape != shape:
+        raise RoiError(f"mask is {arr.shape[1]}x{arr.shape[0]} but the image is {shape[1]}x{shape[0]}: "
+                       "pass a mask of the image's size")
+    arr = arr != 0
+    if not arr.any():
+        raise RoiError("mask selects no pixel: mark the ROI with non-zero values, or pass no mask for the whole image")
+    return arr
+
+
+def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike | None = None, *,
+           qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
+           tile: int = DEFAULT_TILE) -> bytes:
+    """Code ``image`` with its ROI and return the ``.roi`` bytes; also write them atomically to ``path`` if given.
+
+    Args:
+        image: ``HxW`` or ``HxWx3`` uint8 array, or a PIL image of mode L or RGB (1 and P are converted).
+        mask: ROI where non-zero, same height and width; ``None`` makes the whole image the ROI.
+        qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
+        model: base-layer model name (default: the package's default model).
+        tile: base-layer tile side in pixels, a multiple of 16; bounds memory on large images.
+    """
+    arr = _as_array(image)
+    roi = _as_mask(mask, arr.shape[:2])
+    qualities = tuple(int(q) for q in qualities)
+    if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
+        raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
+    if tile < 16 or tile % 16 or tile // 16 >= 1 << 16:
+        raise RoiError(f"tile {tile} is invalid: use a multiple of 16, for example {DEFAULT_TILE}")
+    identity = registry.info(model)
+    header = container.Header(arr.shape[1], arr.shape[0], "L" if arr.shape[2] == 1 else "RGB", qualities,
+                              identity.name, identity.hash, tile)
+    base_data, recon = base.encode(arr, identity.name, tile)
+    layers = ladder.encode(arr, recon, roi, qualities) if qualities else []
+    data = container.pack(header, base_data, roimask.pack(roi), layers)
+    if path is not None:
+        write_bytes(path, data)
+    return data
+
+
+@dataclass(frozen=True)
+class LevelInfo:
+    level: int
+    quality: int | None
+    """JPEG quality of the layer that completes this level (``None`` for the base)."""
+    bytes: int
+    """File bytes a reader needs for this level: signature, header, base, mask and layers up to it."""
+    bpp: float
+
+
+class RoiFile:
+    """An opened ``.roi`` file. Opening reads the header and chunk heads only; pixels decode on request."""
+
+    def __init__(self, source: Source) -> None:
+        self._owns_fp = not hasattr(source, "read")
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self._fp: IO[bytes] = io.BytesIO(bytes(source))
+        elif isinstance(source, (str, os.PathLike)):
+            try:
+                self._fp = Path(source).open("rb")
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no such file: {os.fspath(source)}") from None
+        else:
+            self._fp = source
+        try:
+            self.layout = container.read_layout(self._fp)
+        except BaseException:
+            self.close()
+            raise
+        if not self.layout.levels_available:
+            self.close()
+            raise TruncatedFileError("file ends before its base layer is complete: fetch the whole file again")
+
+    def close(self) -> None:
+        """Close the file if this object opened it (a caller's file object stays open)."""
+        if self._owns_fp:
+            self._fp.close()
+
+    def __enter__(self) -> "RoiFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def header(self) -> container.Header:
+        return self.layout.header
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)``, as Pillow gives it."""
+        return self.header.width, self.header.height
+
+    @property
+    def mode(self) -> str:
+        return self.header.mode
+
+    @property
+    def qualities(self) -> tuple[int, ...]:
+        return self.header.qualities
+
+    @property
+    def model(self) -> tuple[str, str]:
+        """Name and hash (hex) of the base-layer model that coded the file."""
+        return self.header.model_name, self.header.model_hash.hex()
+
+    @property
+    def levels(self) -> int:
+        """Levels complete in this file (the header's count unless the file is truncated)."""
+        return self.layout.levels_available
+
+    @property
+    def level_info(self) -> list[LevelInfo]:
+        pixels = self.header.width * self.header.height
+        return [LevelInfo(k, None if k == 0 else self.qualities[k - 1], n, n * 8 / pixels)
+                for k, n in enumerate(self.layout.level_ends)]
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """The ROI as an ``HxW`` boolean array (all true for a base-only file)."""
+        if not self.qualities or self.levels < 2:
+            if self.qualities:
+                raise TruncatedFileError("file ends before its mask: fetch the whole file again")
+            return np.ones((self.header.height, self.header.width), bool)
+        payloads = container.read_payloads(self._fp, self.layout, 1)
+        return roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
+
+    def decode(self, level: int | None = None) -> np.ndarray:
+        """Pixels of ``level`` (default: the highest in the file): ``HxW`` for L, ``HxWx3`` for RGB, uint8."""
+        for img in self._levels(level):
+            pass
+        return img
+
+    def decode_all(self, level: int | None = None) -> list[np.ndarray]:
+        """Every level from the base up to ``level`` (default: the highest), each its own array."""
+        return [img.copy() for img in self._levels(level)]
+
+    def _levels(self, level: int | None) -> Iterator[np.ndarray]:
+        """Yield the base, then each level up to ``level``; the same buffer, refined in place."""
+        level = self.levels - 1 if level is None else level
+        if level < 0:
+            raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
+        payloads = container.read_payloads(self._fp, self.layout, level)
+        img = base.decode(payloads[container.BASE][0], self.header)
+        view = img[..., 0] if img.shape[2] == 1 else img
+        yield view
+        if level:
+            roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
+            for _ in ladder.decode(img, roi, payloads[container.LAYER][:level]):
+                yield view
+
+
+def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open
+    """Open a ``.roi`` file (path, bytes or binary file object) without decoding pixels."""
+    return RoiFile(source)
+
+
+def decode(source: Source, level: int | None = None) -> np.ndarray:
+    """Decode ``level`` (default: the highest complete one) of a ``.roi`` file to a uint8 array."""
+    with RoiFile(source) as f:
+        return f.decode(level)

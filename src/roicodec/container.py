@@ -1,0 +1,192 @@
+"""The ``.roi`` container (docs/format.md, version 1): signature, then chunks of length, type, data and CRC-32.
+
+This module frames bytes and nothing else: it knows no pixels, no torch and no Pillow. Chunk payloads belong to the
+modules that make them (``base``, ``mask``, ``ladder``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from roicodec.errors import CorruptFileError, NotRoiFileError, TruncatedFileError, UnsupportedVersionError
+
+SIGNATURE = b"\x8eROI\r\n\x1a\n"
+"""No other format starts so: the high byte catches 7-bit transfers, CR-LF and ^Z catch text-mode mangling, as in
+PNG. ImageJ's ROI files, which share the extension, start with ``Iout``."""
+
+VERSION = (1, 0)
+HEADER, BASE, MASK, LAYER = b"RHDR", b"BASE", b"MASK", b"LAYR"
+MAX_LAYERS = 16
+MAX_SIDE = 1 << 20
+"""Largest width or height a header may declare; sizes beyond it are refused before anything is allocated."""
+
+_CHUNK_HEAD = struct.Struct(">I4s")
+_HEADER_FIXED = struct.Struct(">BBIIBH")  # major, minor, width, height, channels, tile / 16
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a reader needs to refuse early: size, mode, ladder and the identity of the base-layer weights."""
+
+    width: int
+    height: int
+    mode: str
+    qualities: tuple[int, ...]
+    model_name: str
+    model_hash: bytes
+    tile: int
+    version: tuple[int, int] = VERSION
+
+    @property
+    def levels(self) -> int:
+        """Number of decodable levels when complete: the base plus one per enhancement layer."""
+        return 1 + len(self.qualities)
+
+    def pack(self) -> bytes:
+        name = self.model_name.encode("ascii")
+        return (_HEADER_FIXED.pack(*self.version, self.width, self.height, len(self.mode), self.tile // 16)
+                + bytes([len(name)]) + name + self.model_hash
+                + bytes([len(self.qualities), *self.qualities]))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "Header":
+        try:
+            major, minor, width, height, channels, tile16 = _HEADER_FIXED.unpack_from(data)
+            if major > VERSION[0]:
+                raise UnsupportedVersionError(
+                    f"file uses .roi format {major}.{minor}, this roicodec reads {VERSION[0]}.x: upgrade roicodec")
+            pos = _HEADER_FIXED.size
+            name = data[pos + 1:pos + 1 + data[pos]].decode("ascii")
+            pos += 1 + data[pos]
+            model_hash = data[pos:pos + 8]
+            pos += 8
+            qualities = tuple(data[pos + 1:pos + 1 + data[pos]])
+            complete = len(model_hash) == 8 and len(qualities) == data[pos]
+        except (IndexError, struct.error, UnicodeDecodeError):
+            complete = False
+        if not complete:
+            raise CorruptFileError("header chunk is malformed: the file is damaged")
+        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 > 0
+                and len(qualities) <= MAX_LAYERS and all(1 <= q <= 100 for q in qualities)):
+            raise CorruptFileError("header declares an impossible size, mode or ladder: the file is damaged")
+        return cls(width, height, "L" if channels == 1 else "RGB", qualities, name, model_hash, tile16 * 16,
+                   (major, minor))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    type: bytes
+    offset: int
+    """Offset of the chunk's data in the file (its length and type precede it)."""
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length + 4
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A file's header and the complete chunks that follow it, found by reading chunk heads only."""
+
+    header: Header
+    chunks: list[Chunk]
+    level_ends: list[int] = field(default_factory=list)
+    """``level_ends[k]`` is the number of bytes from the file's start that level ``k`` needs."""
+
+    @property
+    def levels_available(self) -> int:
+        return len(self.level_ends)
+
+
+def chunk(type_: bytes, data: bytes) -> bytes:
+    return _CHUNK_HEAD.pack(len(data), type_) + data + struct.pack(">I", zlib.crc32(type_ + data))
+
+
+def pack(header: Header, base: bytes, mask: bytes, layers: list[bytes]) -> bytes:
+    """Serialise a file in progressive order: header, base, mask, layer 1..n."""
+    if len(layers) != len(header.qualities):
+        raise ValueError(f"header lists {len(header.qualities)} layers but {len(layers)} were given")
+    parts = [SIGNATURE, chunk(HEADER, header.pack()), chunk(BASE, base)]
+    if layers:
+        parts.append(chunk(MASK, mask))
+        parts.extend(chunk(LAYER, layer) for layer in layers)
+    return b"".join(parts)
+
+
+def _read_exact(fp: BinaryIO, n: int) -> bytes:
+    data = fp.read(n)
+    if len(data) != n:
+        raise TruncatedFileError("file ends inside a chunk: it is truncated; fetch the whole file again")
+    return data
+
+
+def read_layout(fp: BinaryIO) -> Layout:
+    """Read the signature and header chunk (CRC checked), then walk the chunk heads without reading their data.
+
+    Offsets count from the start of ``fp``. A chunk that runs past the end of the file ends the walk: a truncated
+    file reads as a lower level.
+    """
+    fp.seek(0)
+    if fp.read(len(SIGNATURE)) != SIGNATURE:
+        raise NotRoiFileError("not a roicodec .roi file (no roicodec signature)")
+    size = fp.seek(0, 2)
+    fp.seek(len(SIGNATURE))
+    length, type_ = _CHUNK_HEAD.unpack(_read_exact(fp, _CHUNK_HEAD.size))
+    if type_ != HEADER or length > 1024:
+        raise CorruptFileError("first chunk is not a valid header: the file is damaged")
+    data = _read_exact(fp, length)
+    if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(type_ + data):
+        raise CorruptFileError("header chunk fails its CRC-32: the file is damaged")
+    header = Header.unpack(data)
+
+    chunks: list[Chunk] = []
+    pos = fp.tell()
+    while pos + _CHUNK_HEAD.size <= size:
+        length, type_ = _CHUNK_HEAD.unpack(fp.read(_CHUNK_HEAD.size))
+        if pos + _CHUNK_HEAD.size + length + 4 > size:
+            break
+        chunks.append(Chunk(type_, pos + _CHUNK_HEAD.size, length))
+        pos = chunks[-1].end
+        fp.seek(pos)
+    return Layout(header, chunks, _level_ends(header, chunks))
+
+
+def _level_ends(header: Header, chunks: list[Chunk]) -> list[int]:
+    """Match known chunks to levels, enforcing progressive order; unknown chunk types are skipped."""
+    expected = [BASE] + ([MASK] + [LAYER] * len(header.qualities) if header.qualities else [])
+    ends: list[int] = []
+    seen = 0
+    for c in chunks:
+        if c.type not in (BASE, MASK, LAYER):
+            continue
+        if seen == len(expected) or c.type != expected[seen]:
+            raise CorruptFileError(f"chunk {c.type!r} out of order at byte {c.offset - 8}: the file is damaged")
+        seen += 1
+        if c.type != MASK:
+            ends.append(c.end)
+    return ends
+
+
+def read_payloads(fp: BinaryIO, layout: Layout, level: int) -> dict[bytes, list[bytes]]:
+    """Read and CRC-check every chunk that ``level`` needs (unknown ones too) and return known payloads by type."""
+    if not 0 <= level < layout.levels_available:
+        raise TruncatedFileError(
+            f"level {level} is not in this file (it holds levels 0..{layout.levels_available - 1}; "
+            "it may be truncated): ask for a lower level")
+    out: dict[bytes, list[bytes]] = {BASE: [], MASK: [], LAYER: []}
+    for c in layout.chunks:
+        if c.end > layout.level_ends[level]:
+            break
+        fp.seek(c.offset - 4)
+        type_ = fp.read(4)
+        data = _read_exact(fp, c.length)
+        if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(type_ + data):
+            raise CorruptFileError(f"chunk {c.type.decode('latin-1')!r} at byte {c.offset - 8} fails its CRC-32: "
+                                   "the file is damaged")
+        if c.type in out:
+            out[c.type].append(data)
+    return out

@@ -1,0 +1,77 @@
+"""A loaded base-layer model: transforms plus coding tables, run tile by tile so that memory stays bounded.
+
+Tiles overlap by a halo wider than the transforms' receptive field and only their centres are kept, so tiling leaves
+no seams. Encoder and decoder walk the same tile grid (its size is in the file's header), so the decoder reproduces
+exactly the base that the encoder measured its residuals against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from roicodec.models.entropy import LatentCoder
+from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
+
+HALO = 4
+"""Latent cells (64 pixels) of context on each side of a tile; the encoder's receptive field is 61 pixels."""
+
+
+def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """Yield (rows, cols) of each tile in latent cells, and the same with the halo added, clipped to the latent."""
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            core = slice(y, min(y + tile, h)), slice(x, min(x + tile, w))
+            outer = slice(max(y - HALO, 0), min(y + tile + HALO, h)), slice(max(x - HALO, 0), min(x + tile + HALO, w))
+            yield *core, *outer
+
+
+class BaseModel:
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.meta = meta
+        self.net = PaperAutoencoder(latent_channels=meta["latent_channels"])
+        state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
+        self.net.load_state_dict(state)
+        self.net.eval()
+        freqs = [arrays[f"freq/{c}"] for c in range(meta["latent_channels"])]
+        self.coder = LatentCoder(arrays["offsets"], freqs)
+
+    @staticmethod
+    def latent_shape(height: int, width: int) -> tuple[int, int]:
+        return -(-height // STRIDE), -(-width // STRIDE)
+
+    @torch.inference_mode()
+    def encode(self, rgb: np.ndarray, tile: int) -> tuple[bytes, np.ndarray]:
+        """Code an ``HxWx3`` uint8 image; return the bytes and the base image that the decoder will produce."""
+        h, w = rgb.shape[:2]
+        lh, lw = self.latent_shape(h, w)
+        padded = np.pad(rgb, ((0, lh * STRIDE - h), (0, lw * STRIDE - w), (0, 0)), mode="edge")
+        latent = np.empty((self.net.latent_channels, lh, lw), np.int32)
+        t = tile // STRIDE
+        for ry, rx, oy, ox in _grid(lh, lw, t):
+            pix = padded[oy.start * STRIDE:oy.stop * STRIDE, ox.start * STRIDE:ox.stop * STRIDE]
+            x = torch.from_numpy(np.ascontiguousarray(pix)).permute(2, 0, 1)[None].float().div_(255.0)
+            y = torch.round(self.net.g_a(x))[0].numpy()
+            latent[:, ry, rx] = y[:, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
+        data = self.coder.encode(latent)
+        return data, self._synthesise(latent, h, w, tile)
+
+    def decode(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray:
+        """Decode the bytes of :meth:`encode` back to the ``HxWx3`` uint8 base image."""
+        return self._synthesise(self.coder.decode(data, self.latent_shape(height, width)), height, width, tile)
+
+    @torch.inference_mode()
+    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int) -> np.ndarray:
+        out = np.empty((h, w, 3), np.uint8)
+        t = tile // STRIDE
+        for ry, rx, oy, ox in _grid(*latent.shape[1:], t):
+            y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
+            img = self.net.g_s(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+            py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE
+            y0, x0 = ry.start * STRIDE, rx.start * STRIDE
+            y1, x1 = min(ry.stop * STRIDE, h), min(rx.stop * STRIDE, w)
+            out[y0:y1, x0:x1] = img[py:py + y1 - y0, px:px + x1 - x0]
+        return out

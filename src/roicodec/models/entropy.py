@@ -1,0 +1,41 @@
+"""Range coding of the quantised latent against per-channel categorical tables (constriction).
+
+The tables ship as integer counts; dividing them in float64 gives the same probabilities, and so the same bytes, on
+every machine.
+"""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+from roicodec.errors import CorruptFileError
+
+
+class LatentCoder:
+    """Codes a ``(C, h, w)`` integer latent; symbols beyond a channel's table are clamped to its ends."""
+
+    def __init__(self, offsets: np.ndarray, freqs: list[np.ndarray]) -> None:
+        self.offsets = [int(o) for o in offsets]
+        self.sizes = [len(f) for f in freqs]
+        self._models = [
+            constriction.stream.model.Categorical(f.astype(np.float64) / float(f.sum()), perfect=False)
+            for f in freqs
+        ]
+
+    def encode(self, latent: np.ndarray) -> bytes:
+        encoder = constriction.stream.queue.RangeEncoder()
+        for c, model in enumerate(self._models):
+            symbols = np.clip(latent[c].ravel().astype(np.int64) - self.offsets[c], 0, self.sizes[c] - 1)
+            encoder.encode(symbols.astype(np.int32), model)
+        return encoder.get_compressed().astype("<u4").tobytes()
+
+    def decode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
+        if len(data) % 4:
+            raise CorruptFileError("base layer is not a whole number of 32-bit words: the file is damaged")
+        decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
+        count = shape[0] * shape[1]
+        latent = np.empty((len(self._models), count), np.int32)
+        for c, model in enumerate(self._models):
+            latent[c] = decoder.decode(model, count) + self.offsets[c]
+        return latent.reshape(len(self._models), *shape)

@@ -1,0 +1,60 @@
+"""The base-layer models that ship in the package, found by name and checked by hash."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from roicodec.errors import ModelMismatchError
+from roicodec.models.store import digest, read_arrays
+
+WEIGHTS = Path(__file__).parent / "weights"
+DEFAULT = "paper-ae"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model's identity as the ``.roi`` header records it."""
+
+    name: str
+    hash: bytes
+    path: Path
+
+
+def available() -> dict[str, ModelInfo]:
+    """Every shipped model, by name."""
+    return {p.stem: ModelInfo(p.stem, digest(p), p) for p in sorted(WEIGHTS.glob("*.npz"))}
+
+
+def info(name: str | None = None) -> ModelInfo:
+    """The identity of model ``name`` (the default model when ``None``)."""
+    name = name or DEFAULT
+    models = available()
+    if name not in models:
+        raise ModelMismatchError(f"no base-layer model named {name!r}; installed: {', '.join(models) or 'none'}")
+    return models[name]
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _load(path: Path) -> Any:
+    from roicodec.models.base_model import BaseModel
+
+    meta, arrays = read_arrays(path)
+    return BaseModel(meta, arrays)
+
+
+def load(name: str, expected_hash: bytes | None = None) -> Any:
+    """Load model ``name`` (torch is imported here, not before); refuse it if its hash differs from ``expected_hash``."""
+    model = info(name)
+    if expected_hash is not None and model.hash != expected_hash:
+        raise ModelMismatchError(
+            f"file was coded with base model {name!r} hash {expected_hash.hex()}, but the installed {name!r} has hash "
+            f"{model.hash.hex()}: install the roicodec version that wrote the file")
+    with _lock:
+        return _load(model.path)
