@@ -49,7 +49,8 @@ def _as_array(image: ImageLike) -> np.ndarray:
         shape = "x".join(map(str, image.shape))
         raise UnsupportedImageError(f"image of shape {shape} is not supported: pass HxW (gray) or HxWx3 (RGB)")
     if min(image.shape[:2]) == 0 or max(image.shape[:2]) > container.MAX_SIDE:
-        raise UnsupportedImageError(f"image of {image.shape[1]}x{image.shape[0]} pixels is not supported")
+        raise UnsupportedImageError(f"image of {image.shape[1]}x{image.shape[0]} pixels is not supported: "
+                                    f"each side must be 1 to {container.MAX_SIDE} pixels")
     return image
 
 
@@ -78,15 +79,15 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         mask: ROI where non-zero, same height and width; ``None`` makes the whole image the ROI.
         qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
         model: base-layer model name (default: the package's default model).
-        tile: base-layer tile side in pixels, a multiple of 16; bounds memory on large images.
+        tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
     """
     arr = _as_array(image)
     roi = _as_mask(mask, arr.shape[:2])
     qualities = tuple(int(q) for q in qualities)
     if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
         raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
-    if tile < 16 or tile % 16 or tile // 16 >= 1 << 16:
-        raise RoiError(f"tile {tile} is invalid: use a multiple of 16, for example {DEFAULT_TILE}")
+    if tile < 64 or tile % 16 or tile // 16 >= 1 << 16:
+        raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     identity = registry.info(model)
     header = container.Header(arr.shape[1], arr.shape[0], "L" if arr.shape[2] == 1 else "RGB", qualities,
                               identity.name, identity.hash, tile)

@@ -11,7 +11,7 @@ class RoiError(ValueError):
     """Base class of every error roicodec raises about its input."""
 
 
-class NotRoiFileError(RoiError, SyntaxError):
+class NotRoiFileError(SyntaxError, RoiError):
     """The data does not start with the ``.roi`` signature (for example an ImageJ ROI file)."""
 
 

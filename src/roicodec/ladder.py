@@ -71,7 +71,8 @@ def encode(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: 
         for s in strips:
             coded[s] = np.clip(np.round(residual(s) / step) + 128, 0, 255)
         data = _jpeg(coded, q)
-        _add(recon, _unjpeg(data, coded.shape), step, roi)
+        del coded  # gigapixel ROIs: free it before the decoded copy arrives
+        _add(recon, _unjpeg(data, orig.shape), step, roi)
         layers.append(bytes([step]) + data)
     return layers
 

@@ -1,6 +1,6 @@
 """The ROI mask: stored losslessly as its bounding box plus the bits inside it, bit-packed and deflated.
 
-A rectangle costs a few dozen bytes whatever the image's size, and the residual layers crop to the same box.
+A rectangle is the box alone (16 bytes) whatever the image's size, and the residual layers crop to the same box.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ def bounding_box(mask: np.ndarray) -> Box:
 
 def pack(mask: np.ndarray) -> bytes:
     ys, xs = bounding_box(mask)
-    bits = np.packbits(mask[ys, xs], axis=1)
-    return _BOX.pack(xs.start, ys.start, xs.stop, ys.stop) + zlib.compress(bits.tobytes(), 9)
+    box = _BOX.pack(xs.start, ys.start, xs.stop, ys.stop)
+    inside = mask[ys, xs]
+    if inside.all():
+        return box  # a rectangle: the box says it all
+    return box + zlib.compress(np.packbits(inside, axis=1).tobytes(), 9)
 
 
 def unpack(data: bytes, height: int, width: int) -> np.ndarray:
@@ -37,6 +40,10 @@ def unpack(data: bytes, height: int, width: int) -> np.ndarray:
         raise CorruptFileError("mask chunk is too short: the file is damaged") from None
     if not (x0 < x1 <= width and y0 < y1 <= height):
         raise CorruptFileError("mask box lies outside the image: the file is damaged")
+    mask = np.zeros((height, width), bool)
+    if len(data) == _BOX.size:
+        mask[y0:y1, x0:x1] = True
+        return mask
     row_bytes = (x1 - x0 + 7) // 8
     expected = row_bytes * (y1 - y0)
     inflater = zlib.decompressobj()
@@ -47,6 +54,5 @@ def unpack(data: bytes, height: int, width: int) -> np.ndarray:
     if len(raw) != expected or inflater.unconsumed_tail or not inflater.eof:
         raise CorruptFileError("mask chunk holds the wrong number of bits: the file is damaged")
     bits = np.unpackbits(np.frombuffer(raw, np.uint8).reshape(y1 - y0, row_bytes), axis=1, count=x1 - x0)
-    mask = np.zeros((height, width), bool)
     mask[y0:y1, x0:x1] = bits.astype(bool)
     return mask

@@ -48,11 +48,12 @@ class BaseModel:
         """Code an ``HxWx3`` uint8 image; return the bytes and the base image that the decoder will produce."""
         h, w = rgb.shape[:2]
         lh, lw = self.latent_shape(h, w)
-        padded = np.pad(rgb, ((0, lh * STRIDE - h), (0, lw * STRIDE - w), (0, 0)), mode="edge")
         latent = np.empty((self.net.latent_channels, lh, lw), np.int32)
-        t = tile // STRIDE
-        for ry, rx, oy, ox in _grid(lh, lw, t):
-            pix = padded[oy.start * STRIDE:oy.stop * STRIDE, ox.start * STRIDE:ox.stop * STRIDE]
+        for ry, rx, oy, ox in _grid(lh, lw, tile // STRIDE):
+            # Pad each tile, not the image, so that a gigapixel image is never copied whole.
+            y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
+            pix = rgb[y0:y1, x0:x1]
+            pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
             x = torch.from_numpy(np.ascontiguousarray(pix)).permute(2, 0, 1)[None].float().div_(255.0)
             y = torch.round(self.net.g_a(x))[0].numpy()
             latent[:, ry, rx] = y[:, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
@@ -66,8 +67,7 @@ class BaseModel:
     @torch.inference_mode()
     def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int) -> np.ndarray:
         out = np.empty((h, w, 3), np.uint8)
-        t = tile // STRIDE
-        for ry, rx, oy, ox in _grid(*latent.shape[1:], t):
+        for ry, rx, oy, ox in _grid(*latent.shape[1:], tile // STRIDE):
             y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
             img = self.net.g_s(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
             py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model.eval()
     offsets, freqs = _frequency_tables(model, images)
-    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"}
     recipe.update(crop=list(CROP), loss="binary cross-entropy", optimiser="Adam",
                   quantisation_proxy="additive uniform noise U(-0.5, 0.5)", images=len(images),
                   splits=["train", "val"], torch=torch.__version__)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import roicodec
+
+DATA = Path(os.environ.get("ROICODEC_DATA", Path(__file__).parents[1] / ".." / "shared" / "data")).resolve()
+
+
+def sample_path(name: str) -> Path:
+    return Path(str(resources.files("roicodec") / "samples" / name))
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    return np.asarray(Image.open(sample_path("astronaut.png")))
+
+
+@pytest.fixture(scope="session")
+def small(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A crop whose sides are not multiples of 16, with an elliptic ROI."""
+    image = np.ascontiguousarray(astronaut[30:130, 150:270])
+    yy, xx = np.mgrid[:100, :120]
+    mask = ((xx - 60) / 40.0) ** 2 + ((yy - 50) / 35.0) ** 2 <= 1
+    return image, mask
+
+
+@pytest.fixture(scope="session")
+def small_file(small: tuple[np.ndarray, np.ndarray]) -> bytes:
+    return roicodec.encode(*small)
+
+
+@pytest.fixture(scope="session")
+def small_levels(small_file: bytes) -> list[np.ndarray]:
+    return roicodec.open(small_file).decode_all()
+
+
+def kodak() -> list[Path]:
+    """The 24 Kodak images; missing data is an error, not a skip, so that CI cannot pass without them."""
+    paths = sorted((DATA / "kodak").glob("kodim*.png"))
+    if len(paths) != 24:
+        raise FileNotFoundError(f"expected the 24 Kodak images under {DATA}/kodak: set ROICODEC_DATA")
+    return paths

@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import roicodec
+from roicodec.cli import main
+
+
+@pytest.fixture()
+def files(tmp_path, small):
+    image, mask = small
+    Image.fromarray(image).save(tmp_path / "img.png")
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    return tmp_path
+
+
+def test_encode_decode_info(files, small, small_levels, capsys) -> None:
+    assert main(["encode", str(files / "img.png"), "--mask", str(files / "mask.png"), "-o", str(files / "a.roi")]) == 0
+    with roicodec.open(files / "a.roi") as f:
+        assert np.array_equal(f.mask, small[1])
+    assert main(["decode", str(files / "a.roi"), "--level", "1", "-o", str(files / "l1.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(files / "l1.png")), small_levels[1])
+    assert main(["decode", str(files / "a.roi"), "-o", str(files / "top.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(files / "top.png")), small_levels[3])
+    capsys.readouterr()
+    assert main(["info", str(files / "a.roi"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["levels_in_file"] == 4 and info["qualities"] == [75, 90, 100]
+    assert info["levels"][-1]["bytes"] == (files / "a.roi").stat().st_size
+    assert main(["info", str(files / "a.roi")]) == 0
+    assert "paper-ae" in capsys.readouterr().out
+
+
+def test_default_output_and_qualities(files) -> None:
+    assert main(["encode", str(files / "img.png"), "--qualities", "80,100"]) == 0
+    with roicodec.open(files / "img.roi") as f:
+        assert f.qualities == (80, 100) and f.mask.all()
+
+
+def _fail(argv, capsys, *, message: str, absent=None) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("roicodec: error:") and err.count("\n") == 1 and message in err, err
+    if absent is not None:
+        assert not absent.exists()
+
+
+def test_bad_input_is_one_line_and_leaves_no_file(files, small_file, capsys) -> None:
+    out = files / "out.roi"
+    _fail(["encode", str(files / "missing.png"), "-o", str(out)], capsys, message="missing.png", absent=out)
+    Image.new("RGBA", (8, 8)).save(files / "rgba.png")
+    _fail(["encode", str(files / "rgba.png"), "-o", str(out)], capsys, message="alpha", absent=out)
+    Image.new("L", (5, 5)).save(files / "small_mask.png")
+    _fail(["encode", str(files / "img.png"), "--mask", str(files / "small_mask.png"), "-o", str(out)], capsys,
+          message="mask is 5x5", absent=out)
+
+    png = files / "out.png"
+    _fail(["decode", str(files / "img.png"), "-o", str(png)], capsys, message="not a roicodec .roi file", absent=png)
+    (files / "trunc.roi").write_bytes(small_file[:30])
+    _fail(["decode", str(files / "trunc.roi"), "-o", str(png)], capsys, message="truncated", absent=png)
+    corrupt = bytearray(small_file)
+    corrupt[-10] ^= 1
+    (files / "corrupt.roi").write_bytes(bytes(corrupt))
+    _fail(["decode", str(files / "corrupt.roi"), "-o", str(png)], capsys, message="damaged", absent=png)
+    (files / "ok.roi").write_bytes(small_file)
+    _fail(["decode", str(files / "ok.roi"), "--level", "9", "-o", str(png)], capsys, message="level 9", absent=png)
+    _fail(["decode", str(files / "ok.roi"), "-o", str(files / "out.xyz")], capsys, message="format")
+    _fail(["info", str(files / "nothing.roi")], capsys, message="nothing.roi")
+
+
+def test_console_script_exit_status(files) -> None:
+    proc = subprocess.run([sys.executable, "-m", "roicodec.cli", "decode", str(files / "img.png"), "-o",
+                           str(files / "o.png")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+def test_demo_prints_every_level(capsys, tmp_path) -> None:
+    assert main(["demo", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in out if line.split() and line.split()[0].isdigit()]
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"]
+    roi_psnr = [float(r[-1]) for r in rows]
+    assert roi_psnr == sorted(roi_psnr) and roi_psnr[-1] >= 45
+    with roicodec.open(tmp_path / "astronaut.roi") as f:
+        assert f.levels == 4

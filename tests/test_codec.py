@@ -1,0 +1,199 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import roicodec
+from roicodec import container
+from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError, UnsupportedImageError
+from roicodec.metrics import psnr
+
+DOCUMENTED = (RoiError,)
+
+
+def test_levels_refine_only_the_roi(small, small_levels) -> None:
+    image, mask = small
+    base = small_levels[0]
+    assert len(small_levels) == 4
+    scores = [psnr(image, level, mask) for level in small_levels]
+    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+    for level in small_levels[1:]:
+        assert np.array_equal(level[~mask], base[~mask])
+    assert scores[-1] >= 45
+
+
+def test_decode_defaults_to_top_level_and_matches_decode_all(small_file, small_levels) -> None:
+    assert np.array_equal(roicodec.decode(small_file), small_levels[-1])
+    for k, level in enumerate(small_levels):
+        assert np.array_equal(roicodec.decode(small_file, k), level)
+
+
+def test_encoding_is_deterministic(small, small_file) -> None:
+    assert roicodec.encode(*small) == small_file
+
+
+def test_file_object_path_and_bytes_agree(small, small_file, tmp_path) -> None:
+    path = tmp_path / "x.roi"
+    assert roicodec.encode(*small, path=path) == small_file
+    assert path.read_bytes() == small_file
+    with path.open("rb") as fp:
+        f = roicodec.open(fp)
+        assert np.array_equal(f.decode(1), roicodec.decode(path, 1))
+        f.close()
+        assert not fp.closed  # the caller's file stays the caller's
+
+
+def test_level_info_counts_file_bytes(small_file) -> None:
+    f = roicodec.open(small_file)
+    info = f.level_info
+    assert [i.level for i in info] == [0, 1, 2, 3]
+    assert [i.quality for i in info] == [None, 75, 90, 100]
+    assert info[-1].bytes == len(small_file)
+    assert info[-1].bpp == len(small_file) * 8 / (120 * 100)
+    for i in info:  # the prefix of i.bytes bytes holds exactly levels 0..i
+        assert roicodec.open(small_file[:i.bytes]).levels == i.level + 1
+    assert f.model[0] == "paper-ae" and len(f.model[1]) == 16
+
+
+def test_mask_is_stored_losslessly(small, small_file) -> None:
+    assert np.array_equal(roicodec.open(small_file).mask, small[1])
+
+
+def test_no_mask_means_whole_image(small) -> None:
+    image, _ = small
+    f = roicodec.open(roicodec.encode(image))
+    assert f.mask.all()
+    assert psnr(image, f.decode()) >= 45
+
+
+def test_pil_image_and_custom_qualities(small) -> None:
+    image, mask = small
+    f = roicodec.open(roicodec.encode(Image.fromarray(image), Image.fromarray(mask), qualities=[50, 95]))
+    assert f.qualities == (50, 95) and f.levels == 3
+
+
+def test_base_only_file(small) -> None:
+    f = roicodec.open(roicodec.encode(small[0], qualities=()))
+    assert f.levels == 1 and f.mask.all()
+    assert f.decode().shape == small[0].shape
+
+
+def test_grayscale(small) -> None:
+    gray = np.asarray(Image.fromarray(small[0]).convert("L"))
+    levels = roicodec.open(roicodec.encode(gray, small[1])).decode_all()
+    assert all(level.shape == gray.shape and level.dtype == np.uint8 for level in levels)
+    scores = [psnr(gray, level, small[1]) for level in levels]
+    assert all(a < b for a, b in zip(scores, scores[1:])) and scores[-1] >= 45
+    # The gray base is the luma of the RGB base, as Pillow computes it.
+    rgb_base = roicodec.decode(roicodec.encode(np.repeat(gray[..., None], 3, 2), qualities=()))
+    assert np.array_equal(levels[0], np.asarray(Image.fromarray(rgb_base).convert("L")))
+
+
+@pytest.mark.parametrize("tile", [64, 96, 1024])
+def test_tiles_leave_no_seams(astronaut, tile) -> None:
+    """Tiled coding keeps the quality of untiled coding, and any tile size decodes what it encoded."""
+    image = astronaut[:160, :176]
+    data = roicodec.encode(image, qualities=(), tile=tile)
+    untiled = roicodec.decode(roicodec.encode(image, qualities=(), tile=1024))
+    assert roicodec.open(data).header.tile == tile
+    assert psnr(image, roicodec.decode(data)) > psnr(image, untiled) - 0.05
+    assert psnr(untiled, roicodec.decode(data)) > 40
+
+
+def test_odd_sizes(astronaut) -> None:
+    for h, w in [(1, 1), (17, 3), (33, 65)]:
+        image = np.ascontiguousarray(astronaut[:h, :w])
+        assert roicodec.decode(roicodec.encode(image)).shape == (h, w, 3)
+
+
+@pytest.mark.parametrize("image, message", [
+    (np.zeros((8, 8, 4), np.uint8), "shape 8x8x4"),
+    (np.zeros((8, 8), np.uint16), "dtype uint16"),
+    (Image.new("RGBA", (8, 8)), "alpha"),
+    (Image.new("I;16", (8, 8)), "8-bit"),
+    (np.zeros((0, 8), np.uint8), "8x0 pixels"),
+])
+def test_unsupported_images_say_what_to_do(image, message) -> None:
+    with pytest.raises(UnsupportedImageError, match=message):
+        roicodec.encode(image)
+
+
+def test_bad_masks_and_options(small) -> None:
+    image, mask = small
+    with pytest.raises(RoiError, match="mask is 12x10 but the image is 120x100"):
+        roicodec.encode(image, np.ones((10, 12)))
+    with pytest.raises(RoiError, match="no pixel"):
+        roicodec.encode(image, np.zeros_like(mask))
+    with pytest.raises(RoiError, match="qualities"):
+        roicodec.encode(image, qualities=[0])
+    with pytest.raises(RoiError, match="tile"):
+        roicodec.encode(image, tile=20)
+
+
+def test_failed_encode_leaves_existing_file(small, tmp_path) -> None:
+    path = tmp_path / "keep.roi"
+    path.write_bytes(b"old")
+    with pytest.raises(RoiError):
+        roicodec.encode(small[0], np.zeros(small[1].shape), path=path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.roi"]
+
+
+def test_truncation_gives_lower_level_or_error(small_file, small_levels) -> None:
+    layout = container.read_layout(io.BytesIO(small_file))
+    ends = layout.level_ends
+    for n in range(len(small_file)):
+        prefix = small_file[:n]
+        expected = sum(end <= n for end in ends)
+        if expected == 0:
+            with pytest.raises(DOCUMENTED):
+                roicodec.open(prefix).decode()
+            continue
+        f = roicodec.open(prefix)
+        assert f.levels == expected, n
+        if n in ends or n % 97 == 0:  # decoding is slow; check pixels at every boundary and a sample between
+            assert np.array_equal(f.decode(), small_levels[expected - 1]), n
+        with pytest.raises(TruncatedFileError):
+            f.decode(expected)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[bytes, list[np.ndarray]]:
+    rng = np.random.default_rng(1)
+    image = (rng.random((24, 40, 3)) * 60 + np.linspace(0, 180, 40)[None, :, None]).astype(np.uint8)
+    mask = np.zeros((24, 40), bool)
+    mask[4:20, 10:30] = True
+    mask[8, 5] = True
+    data = roicodec.encode(image, mask)
+    return data, roicodec.open(data).decode_all()
+
+
+def test_any_changed_byte_is_an_error_or_a_correct_lower_level(tiny) -> None:
+    data, levels = tiny
+    outcomes = {"error": 0, "lower": 0}
+    for i in range(len(data)):
+        for flip in (0x01, 0x80):
+            damaged = bytearray(data)
+            damaged[i] ^= flip
+            try:
+                f = roicodec.open(bytes(damaged))
+                pixels = f.decode()
+            except DOCUMENTED:
+                outcomes["error"] += 1
+                continue
+            assert f.levels < len(levels), f"byte {i} changed, full file decoded"
+            assert np.array_equal(pixels, levels[f.levels - 1]), f"byte {i}: wrong pixels"
+            outcomes["lower"] += 1
+    assert outcomes["error"] > 0
+
+
+def test_damaged_layer_is_named(tiny) -> None:
+    data, _ = tiny
+    layout = container.read_layout(io.BytesIO(data))
+    damaged = bytearray(data)
+    damaged[layout.chunks[-1].offset + 3] ^= 0xFF
+    f = roicodec.open(bytes(damaged))
+    assert np.array_equal(f.decode(2), roicodec.decode(data, 2))
+    with pytest.raises(CorruptFileError, match="LAYR"):
+        f.decode()

@@ -1,0 +1,126 @@
+import io
+import struct
+import zlib
+
+import pytest
+
+from roicodec import container
+from roicodec.errors import CorruptFileError, NotRoiFileError, TruncatedFileError, UnsupportedVersionError
+
+HEADER = container.Header(640, 480, "RGB", (75, 90, 100), "paper-ae", bytes(range(8)), 1024)
+
+
+def build(*extra: tuple[int, bytes, bytes]) -> bytes:
+    """A file with known payloads; ``extra`` inserts (position, type, data) chunks among the known ones."""
+    chunks = [container.chunk(container.HEADER, HEADER.pack()), container.chunk(container.BASE, b"base"),
+              container.chunk(container.MASK, b"mask")] + [container.chunk(container.LAYER, b"L%d" % i) for i in (1, 2, 3)]
+    for pos, type_, data in extra:
+        chunks.insert(pos, container.chunk(type_, data))
+    return container.SIGNATURE + b"".join(chunks)
+
+
+def test_header_round_trip() -> None:
+    assert container.Header.unpack(HEADER.pack()) == HEADER
+    gray = container.Header(1, 1, "L", (), "m", b"\0" * 8, 16)
+    assert container.Header.unpack(gray.pack()) == gray
+
+
+def test_pack_matches_hand_built_file() -> None:
+    assert container.pack(HEADER, b"base", b"mask", [b"L1", b"L2", b"L3"]) == build()
+
+
+def test_layout_and_payloads() -> None:
+    data = build()
+    layout = container.read_layout(io.BytesIO(data))
+    assert layout.header == HEADER
+    assert layout.levels_available == 4
+    assert layout.level_ends[-1] == len(data)
+    payloads = container.read_payloads(io.BytesIO(data), layout, 2)
+    assert payloads == {container.BASE: [b"base"], container.MASK: [b"mask"], container.LAYER: [b"L1", b"L2"]}
+
+
+def test_unknown_chunks_are_skipped_but_counted_in_bytes() -> None:
+    data = build((1, b"tEXt", b"comment"), (7, b"zzzz", b"trailer"))
+    layout = container.read_layout(io.BytesIO(data))
+    assert layout.levels_available == 4
+    assert container.read_payloads(io.BytesIO(data), layout, 3)[container.LAYER] == [b"L1", b"L2", b"L3"]
+    plain = container.read_layout(io.BytesIO(build()))
+    assert layout.level_ends[0] - plain.level_ends[0] == 12 + len(b"comment")
+
+
+def test_unknown_chunk_damage_is_detected() -> None:
+    data = bytearray(build((1, b"tEXt", b"comment")))
+    data[data.index(b"comment")] ^= 1
+    with pytest.raises(CorruptFileError, match="CRC"):
+        container.read_payloads(io.BytesIO(data), container.read_layout(io.BytesIO(data)), 0)
+
+
+def test_every_chunk_boundary_prefix_gives_its_level() -> None:
+    data = build()
+    layout = container.read_layout(io.BytesIO(data))
+    ends = [layout.chunks[0].offset - 8] + [c.end for c in layout.chunks]
+    expected = [0, 1, 1, 2, 3, 4]  # levels available after header, base, mask, L1, L2, L3
+    for end, levels in zip(ends, expected):
+        assert container.read_layout(io.BytesIO(data[:end])).levels_available == levels
+        # Any cut inside the next chunk reads as the same lower level.
+        if end + 5 < len(data):
+            assert container.read_layout(io.BytesIO(data[:end + 5])).levels_available == levels
+
+
+def test_signature_other_formats_and_imagej_are_refused() -> None:
+    for data in (b"Iout\x00\xe3\x00\x01" + bytes(56), b"\x89PNG\r\n\x1a\n", b""):
+        with pytest.raises(NotRoiFileError):
+            container.read_layout(io.BytesIO(data))
+
+
+def test_newer_major_version_is_refused() -> None:
+    raw = bytearray(HEADER.pack())
+    raw[0] = container.VERSION[0] + 1
+    data = container.SIGNATURE + container.chunk(container.HEADER, bytes(raw))
+    with pytest.raises(UnsupportedVersionError, match="upgrade roicodec"):
+        container.read_layout(io.BytesIO(data))
+
+
+def test_newer_minor_version_is_read() -> None:
+    raw = bytearray(HEADER.pack())
+    raw[1] = 7
+    data = container.SIGNATURE + container.chunk(container.HEADER, bytes(raw)) + build()[len(container.SIGNATURE) + 12 + len(raw):]
+    assert container.read_layout(io.BytesIO(data)).header.version == (1, 7)
+
+
+@pytest.mark.parametrize("start, value", [(2, b"\0\0\0\0"), (6, b"\0\x20\0\0"), (10, b"\2"), (11, b"\0\0")])
+def test_impossible_header_values_are_refused(start: int, value: bytes) -> None:
+    """Zero width, a height beyond the cap, two channels, a zero tile."""
+    raw = bytearray(HEADER.pack())
+    raw[start:start + len(value)] = value
+    with pytest.raises(CorruptFileError):
+        container.read_layout(io.BytesIO(container.SIGNATURE + container.chunk(container.HEADER, bytes(raw))))
+
+
+def test_chunks_out_of_order_are_refused() -> None:
+    data = container.SIGNATURE + b"".join([
+        container.chunk(container.HEADER, HEADER.pack()), container.chunk(container.MASK, b"m"),
+        container.chunk(container.BASE, b"b")])
+    with pytest.raises(CorruptFileError, match="out of order"):
+        container.read_layout(io.BytesIO(data))
+
+
+def test_layer_payload_damage_is_detected() -> None:
+    data = bytearray(build())
+    data[data.index(b"L2")] ^= 0x40
+    layout = container.read_layout(io.BytesIO(data))
+    container.read_payloads(io.BytesIO(data), layout, 1)  # levels below the damage still decode
+    with pytest.raises(CorruptFileError, match="LAYR"):
+        container.read_payloads(io.BytesIO(data), layout, 2)
+
+
+def test_missing_level_says_what_the_file_holds() -> None:
+    data = build()
+    layout = container.read_layout(io.BytesIO(data[:-3]))
+    with pytest.raises(TruncatedFileError, match="0..2"):
+        container.read_payloads(io.BytesIO(data), layout, 3)
+
+
+def test_crc_is_over_type_and_data() -> None:
+    c = container.chunk(b"BASE", b"xyz")
+    assert c[-4:] == struct.pack(">I", zlib.crc32(b"BASExyz"))
