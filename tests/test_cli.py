@@ -87,3 +87,12 @@ def test_demo_prints_every_level(capsys, tmp_path) -> None:
     assert roi_psnr == sorted(roi_psnr) and roi_psnr[-1] >= 45
     with roicodec.open(tmp_path / "astronaut.roi") as f:
         assert f.levels == 4
+
+
+def test_truncated_file_decodes_its_highest_level_and_says_so(files, small_file, small_levels, capsys) -> None:
+    with roicodec.open(small_file) as f:
+        end = f.level_info[1].bytes
+    (files / "part.roi").write_bytes(small_file[:end + 7])
+    assert main(["decode", str(files / "part.roi"), "-o", str(files / "part.png")]) == 0
+    assert "level 1 of 0..1; the file is truncated, 4 levels" in capsys.readouterr().out
+    assert np.array_equal(np.asarray(Image.open(files / "part.png")), small_levels[1])

@@ -197,3 +197,13 @@ def test_damaged_layer_is_named(tiny) -> None:
     assert np.array_equal(f.decode(2), roicodec.decode(data, 2))
     with pytest.raises(CorruptFileError, match="LAYR"):
         f.decode()
+
+
+def test_decompression_bomb_limit_is_honoured(small_file, monkeypatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    f = roicodec.open(small_file)  # opening reads no pixels
+    with pytest.raises(Image.DecompressionBombError, match="MAX_IMAGE_PIXELS"):
+        f.decode()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10000)
+    with pytest.warns(Image.DecompressionBombWarning):
+        f.decode(0)

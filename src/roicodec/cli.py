@@ -47,11 +47,14 @@ def _decode(args: argparse.Namespace) -> None:
     fmt = Image.registered_extensions().get(args.output.suffix.lower())
     if fmt is None:
         raise RoiError(f"cannot tell an image format from {args.output.name!r}: name the output e.g. out.png")
-    pixels = codec.decode(args.input, args.level)
+    with codec.open(args.input) as f:
+        level = f.levels - 1 if args.level is None else args.level
+        pixels = f.decode(level)
+        note = f"; the file is truncated, {f.header.levels} levels when complete" if f.levels < f.header.levels else ""
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, fmt)
     write_bytes(args.output, buf.getvalue())
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output}: level {level} of 0..{f.levels - 1}{note}")
 
 
 def _info(args: argparse.Namespace) -> None:

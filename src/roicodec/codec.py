@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -201,6 +202,7 @@ class RoiFile:
         level = self.levels - 1 if level is None else level
         if level < 0:
             raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
+        _check_pixels(self.header)
         payloads = container.read_payloads(self._fp, self.layout, level)
         img = base.decode(payloads[container.BASE][0], self.header)
         view = img[..., 0] if img.shape[2] == 1 else img
@@ -209,6 +211,20 @@ class RoiFile:
             roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
             for _ in ladder.decode(img, roi, payloads[container.LAYER][:level]):
                 yield view
+
+
+def _check_pixels(header: container.Header) -> None:
+    """Honour Pillow's decompression-bomb limit before any pixel is allocated, as Pillow's own decoders do."""
+    from PIL import Image
+
+    pixels, limit = header.width * header.height, Image.MAX_IMAGE_PIXELS
+    if limit and pixels > 2 * limit:
+        raise Image.DecompressionBombError(
+            f"image of {pixels} pixels exceeds twice PIL.Image.MAX_IMAGE_PIXELS ({limit}): raise that limit if you "
+            "trust the file")
+    if limit and pixels > limit:
+        warnings.warn(f"image of {pixels} pixels exceeds PIL.Image.MAX_IMAGE_PIXELS ({limit})",
+                      Image.DecompressionBombWarning, stacklevel=3)
 
 
 def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open
