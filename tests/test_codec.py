@@ -207,3 +207,17 @@ def test_decompression_bomb_limit_is_honoured(small_file, monkeypatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10000)
     with pytest.warns(Image.DecompressionBombWarning):
         f.decode(0)
+
+
+def test_metadata_round_trip_and_cost(small, small_file) -> None:
+    meta = {"name": "astronaut crop", "scale": [0.5, 0.25]}
+    data = roicodec.encode(*small, metadata=meta)
+    with roicodec.open(data) as f:
+        assert f.metadata == meta
+        info = f.level_info
+        assert np.array_equal(f.decode(), roicodec.decode(small_file))
+    extra = len(data) - len(small_file)
+    assert extra > 12 and all(a.bytes - b.bytes == extra for a, b in zip(info, roicodec.open(small_file).level_info))
+    assert roicodec.open(small_file).metadata == {}
+    with pytest.raises(RoiError, match="JSON"):
+        roicodec.encode(*small, metadata={"x": object()})

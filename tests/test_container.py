@@ -124,3 +124,15 @@ def test_missing_level_says_what_the_file_holds() -> None:
 def test_crc_is_over_type_and_data() -> None:
     c = container.chunk(b"BASE", b"xyz")
     assert c[-4:] == struct.pack(">I", zlib.crc32(b"BASExyz"))
+
+
+def test_meta_chunk_is_optional_and_checked() -> None:
+    data = container.pack(HEADER, b"base", b"mask", [b"L1", b"L2", b"L3"], meta=b'{"name":"x"}')
+    layout = container.read_layout(io.BytesIO(data))
+    assert layout.levels_available == 4
+    assert container.read_meta(io.BytesIO(data), layout) == b'{"name":"x"}'
+    assert container.read_meta(io.BytesIO(build()), container.read_layout(io.BytesIO(build()))) == b""
+    damaged = bytearray(data)
+    damaged[damaged.index(b"name")] ^= 1
+    with pytest.raises(CorruptFileError, match="metadata"):
+        container.read_meta(io.BytesIO(damaged), container.read_layout(io.BytesIO(damaged)))

@@ -6,20 +6,21 @@ Level 0 is the base layer; level k adds enhancement layers 1..k inside the ROI.
 from __future__ import annotations
 
 import io
+import json
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Union
+from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from roicodec import base, container, ladder
 from roicodec import mask as roimask
 from roicodec.atomic import write_bytes
-from roicodec.errors import RoiError, TruncatedFileError, UnsupportedImageError
+from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError, UnsupportedImageError
 from roicodec.models import registry
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _as_mask(mask: ImageLike | None, shape: tuple[int, int]) -> np.ndarray:
 
 def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike | None = None, *,
            qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
-           tile: int = DEFAULT_TILE) -> bytes:
+           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None) -> bytes:
     """Code ``image`` with its ROI and return the ``.roi`` bytes; also write them atomically to ``path`` if given.
 
     Args:
@@ -81,6 +82,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
+        metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
     """
     arr = _as_array(image)
     roi = _as_mask(mask, arr.shape[:2])
@@ -94,9 +96,21 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
                               identity.name, identity.hash, tile)
     base_data, recon = base.encode(arr, identity.name, tile)
     layers = ladder.encode(arr, recon, roi, qualities) if qualities else []
-    data = container.pack(header, base_data, roimask.pack(roi), layers)
+    data = container.pack(header, base_data, roimask.pack(roi), layers, _pack_meta(metadata))
     if path is not None:
         write_bytes(path, data)
+    return data
+
+
+def _pack_meta(metadata: Mapping[str, Any] | None) -> bytes:
+    if not metadata:
+        return b""
+    try:
+        data = json.dumps(dict(metadata), separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise RoiError(f"metadata is not JSON-serialisable ({exc}): pass str, number, bool, list and dict values")
+    if len(data) > container.MAX_META:
+        raise RoiError(f"metadata takes {len(data)} bytes, more than {container.MAX_META}: keep it to a description")
     return data
 
 
@@ -165,6 +179,20 @@ class RoiFile:
     def model(self) -> tuple[str, str]:
         """Name and hash (hex) of the base-layer model that coded the file."""
         return self.header.model_name, self.header.model_hash.hex()
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        """The description stored with :func:`encode`'s ``metadata`` (empty if none)."""
+        raw = container.read_meta(self._fp, self.layout)
+        if not raw:
+            return {}
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict):
+            raise CorruptFileError("metadata chunk is not a JSON object: the file is damaged")
+        return meta
 
     @property
     def levels(self) -> int:

@@ -18,8 +18,10 @@ SIGNATURE = b"\x8eROI\r\n\x1a\n"
 PNG. ImageJ's ROI files, which share the extension, start with ``Iout``."""
 
 VERSION = (1, 0)
-HEADER, BASE, MASK, LAYER = b"RHDR", b"BASE", b"MASK", b"LAYR"
+HEADER, META, BASE, MASK, LAYER = b"RHDR", b"META", b"BASE", b"MASK", b"LAYR"
 MAX_LAYERS = 16
+MAX_META = 1 << 16
+"""Largest metadata chunk a reader accepts: it describes the image, it is not a place for data."""
 MAX_SIDE = 1 << 20
 """Largest width or height a header may declare; sizes beyond it are refused before anything is allocated."""
 
@@ -106,11 +108,16 @@ def chunk(type_: bytes, data: bytes) -> bytes:
     return _CHUNK_HEAD.pack(len(data), type_) + data + struct.pack(">I", zlib.crc32(type_ + data))
 
 
-def pack(header: Header, base: bytes, mask: bytes, layers: list[bytes]) -> bytes:
-    """Serialise a file in progressive order: header, base, mask, layer 1..n."""
+def pack(header: Header, base: bytes, mask: bytes, layers: list[bytes], meta: bytes = b"") -> bytes:
+    """Serialise a file in progressive order: header, metadata (if any), base, mask, layer 1..n."""
     if len(layers) != len(header.qualities):
         raise ValueError(f"header lists {len(header.qualities)} layers but {len(layers)} were given")
-    parts = [SIGNATURE, chunk(HEADER, header.pack()), chunk(BASE, base)]
+    if len(meta) > MAX_META:
+        raise ValueError(f"metadata of {len(meta)} bytes exceeds the format's {MAX_META}: keep it to a description")
+    parts = [SIGNATURE, chunk(HEADER, header.pack())]
+    if meta:
+        parts.append(chunk(META, meta))
+    parts.append(chunk(BASE, base))
     if layers:
         parts.append(chunk(MASK, mask))
         parts.extend(chunk(LAYER, layer) for layer in layers)
@@ -169,6 +176,20 @@ def _level_ends(header: Header, chunks: list[Chunk]) -> list[int]:
         if c.type != MASK:
             ends.append(c.end)
     return ends
+
+
+def read_meta(fp: BinaryIO, layout: Layout) -> bytes:
+    """The metadata chunk's payload (CRC checked), or empty bytes when the file has none."""
+    for c in layout.chunks:
+        if c.type == META:
+            if c.length > MAX_META:
+                raise CorruptFileError(f"metadata chunk of {c.length} bytes exceeds {MAX_META}: the file is damaged")
+            fp.seek(c.offset)
+            data = _read_exact(fp, c.length)
+            if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(META + data):
+                raise CorruptFileError("metadata chunk fails its CRC-32: the file is damaged")
+            return data
+    return b""
 
 
 def read_payloads(fp: BinaryIO, layout: Layout, level: int) -> dict[bytes, list[bytes]]:

@@ -40,6 +40,7 @@ class RoiImageFile(ImageFile.ImageFile):
             qualities=self._roi.qualities,
             model=self._roi.model,
             levels=[asdict(level) for level in self._roi.level_info],
+            metadata=self._roi.metadata,
         )
         self._fp = self.fp
         self._frame = -1
@@ -67,10 +68,14 @@ class _RoiDecoder(ImageFile.PyDecoder):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """``im.save(path, "ROI", mask=..., qualities=(75, 90, 100), model=..., tile=1024)``; no mask: all is ROI."""
+    """``im.save(path, "ROI", mask=..., qualities=(75, 90, 100), model=..., tile=1024, metadata={...})``.
+
+    No mask: the whole image is the ROI.
+    """
     options = im.encoderinfo
     fp.write(codec.encode(im, options.get("mask"), qualities=options.get("qualities", codec.DEFAULT_QUALITIES),
-                          model=options.get("model"), tile=options.get("tile", codec.DEFAULT_TILE)))
+                          model=options.get("model"), tile=options.get("tile", codec.DEFAULT_TILE),
+                          metadata=options.get("metadata")))
 
 
 def register_pillow() -> None:
