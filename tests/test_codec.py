@@ -140,56 +140,8 @@ def test_failed_encode_leaves_existing_file(small, tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["keep.roi"]
 
 
-def test_truncation_gives_lower_level_or_error(small_file, small_levels) -> None:
-    layout = container.read_layout(io.BytesIO(small_file))
-    ends = layout.level_ends
-    for n in range(len(small_file)):
-        prefix = small_file[:n]
-        expected = sum(end <= n for end in ends)
-        if expected == 0:
-            with pytest.raises(DOCUMENTED):
-                roicodec.open(prefix).decode()
-            continue
-        f = roicodec.open(prefix)
-        assert f.levels == expected, n
-        if n in ends or n % 97 == 0:  # decoding is slow; check pixels at every boundary and a sample between
-            assert np.array_equal(f.decode(), small_levels[expected - 1]), n
-        with pytest.raises(TruncatedFileError):
-            f.decode(expected)
-
-
-@pytest.fixture(scope="module")
-def tiny() -> tuple[bytes, list[np.ndarray]]:
-    rng = np.random.default_rng(1)
-    image = (rng.random((24, 40, 3)) * 60 + np.linspace(0, 180, 40)[None, :, None]).astype(np.uint8)
-    mask = np.zeros((24, 40), bool)
-    mask[4:20, 10:30] = True
-    mask[8, 5] = True
-    data = roicodec.encode(image, mask)
-    return data, roicodec.open(data).decode_all()
-
-
-def test_any_changed_byte_is_an_error_or_a_correct_lower_level(tiny) -> None:
-    data, levels = tiny
-    outcomes = {"error": 0, "lower": 0}
-    for i in range(len(data)):
-        for flip in (0x01, 0x80):
-            damaged = bytearray(data)
-            damaged[i] ^= flip
-            try:
-                f = roicodec.open(bytes(damaged))
-                pixels = f.decode()
-            except DOCUMENTED:
-                outcomes["error"] += 1
-                continue
-            assert f.levels < len(levels), f"byte {i} changed, full file decoded"
-            assert np.array_equal(pixels, levels[f.levels - 1]), f"byte {i}: wrong pixels"
-            outcomes["lower"] += 1
-    assert outcomes["error"] > 0
-
-
-def test_damaged_layer_is_named(tiny) -> None:
-    data, _ = tiny
+def test_damaged_layer_is_named(small_file) -> None:
+    data = small_file
     layout = container.read_layout(io.BytesIO(data))
     damaged = bytearray(data)
     damaged[layout.chunks[-1].offset + 3] ^= 0xFF

@@ -21,7 +21,7 @@ def build(*extra: tuple[int, bytes, bytes]) -> bytes:
 
 def test_header_round_trip() -> None:
     assert container.Header.unpack(HEADER.pack()) == HEADER
-    gray = container.Header(1, 1, "L", (), "m", b"\0" * 8, 16)
+    gray = container.Header(1, 1, "L", (), "m", b"\0" * 8, 64)
     assert container.Header.unpack(gray.pack()) == gray
 
 

@@ -89,7 +89,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
     qualities = tuple(int(q) for q in qualities)
     if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
         raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
-    if tile < 64 or tile % 16 or tile // 16 >= 1 << 16:
+    if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     identity = registry.info(model)
     header = container.Header(arr.shape[1], arr.shape[0], "L" if arr.shape[2] == 1 else "RGB", qualities,
@@ -212,6 +212,7 @@ class RoiFile:
             if self.qualities:
                 raise TruncatedFileError("file ends before its mask: fetch the whole file again")
             return np.ones((self.header.height, self.header.width), bool)
+        _check_pixels(self.header)
         payloads = container.read_payloads(self._fp, self.layout, 1)
         return roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
 

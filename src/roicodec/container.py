@@ -22,6 +22,8 @@ HEADER, META, BASE, MASK, LAYER = b"RHDR", b"META", b"BASE", b"MASK", b"LAYR"
 MAX_LAYERS = 16
 MAX_META = 1 << 16
 """Largest metadata chunk a reader accepts: it describes the image, it is not a place for data."""
+MIN_TILE = 64
+"""Smallest base-layer tile: smaller tiles would spend most of their time on the halo around them."""
 MAX_SIDE = 1 << 20
 """Largest width or height a header may declare; sizes beyond it are refused before anything is allocated."""
 
@@ -71,7 +73,7 @@ class Header:
             complete = False
         if not complete:
             raise CorruptFileError("header chunk is malformed: the file is damaged")
-        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 > 0
+        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 >= MIN_TILE // 16
                 and len(qualities) <= MAX_LAYERS and all(1 <= q <= 100 for q in qualities)):
             raise CorruptFileError("header declares an impossible size, mode or ladder: the file is damaged")
         return cls(width, height, "L" if channels == 1 else "RGB", qualities, name, model_hash, tile16 * 16,

@@ -34,3 +34,9 @@ def test_probable_symbols_cost_less(coder) -> None:
 def test_partial_word_is_refused(coder) -> None:
     with pytest.raises(CorruptFileError):
         coder.decode(b"abc", (1, 1))
+
+
+def test_payload_too_short_for_its_latent_is_refused(coder) -> None:
+    # Each cell costs at least -log2(50/62) - log2(300/368) bits: 100,000 cells cannot fit in 8 bytes.
+    with pytest.raises(CorruptFileError, match="too short"):
+        coder.decode(b"\0" * 8, (100, 1000))

@@ -18,6 +18,9 @@ class LatentCoder:
     def __init__(self, offsets: np.ndarray, freqs: list[np.ndarray]) -> None:
         self.offsets = [int(o) for o in offsets]
         self.sizes = [len(f) for f in freqs]
+        # The fewest bits any latent cell can cost: a payload shorter than count x this cannot be genuine, so a
+        # tiny file that claims a huge image is refused before the decoder allocates or loops over it.
+        self._min_bits_per_cell = sum(float(-np.log2(f.max() / f.sum())) for f in freqs)
         self._models = [
             constriction.stream.model.Categorical(f.astype(np.float64) / float(f.sum()), perfect=False)
             for f in freqs
@@ -33,9 +36,16 @@ class LatentCoder:
     def decode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
         if len(data) % 4:
             raise CorruptFileError("base layer is not a whole number of 32-bit words: the file is damaged")
-        decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
         count = shape[0] * shape[1]
+        if len(data) * 8 + 64 < 0.98 * count * self._min_bits_per_cell:
+            raise CorruptFileError(f"base layer of {len(data)} bytes is too short for a {shape[1]}x{shape[0]} latent: "
+                                   "the file is damaged")
+        decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
         latent = np.empty((len(self._models), count), np.int32)
-        for c, model in enumerate(self._models):
-            latent[c] = decoder.decode(model, count) + self.offsets[c]
+        try:
+            for c, model in enumerate(self._models):
+                latent[c] = decoder.decode(model, count) + self.offsets[c]
+        except (AssertionError, RuntimeError, ValueError) as exc:
+            # constriction asserts when a word sequence cannot come from these tables (found by fuzzing).
+            raise CorruptFileError(f"base layer does not decode ({exc}): the file is damaged") from None
         return latent.reshape(len(self._models), *shape)

@@ -1,0 +1,38 @@
+"""Write the seed corpus: small valid files that cover every chunk type and both modes.
+
+    python -m fuzz.make_corpus
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+import roicodec
+
+OUT = Path(__file__).parent / "corpus"
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, 48)[None, :, None]
+    rgb = np.clip(ramp + rng.normal(0, 20, (32, 48, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((32, 48), bool)
+    mask[6:26, 10:40] = True
+    mask[2, 3] = True
+    gray = rgb[..., 1].copy()
+    seeds = {
+        "rgb_ladder.roi": roicodec.encode(rgb, mask),
+        "rgb_rect.roi": roicodec.encode(rgb, np.pad(np.ones((8, 8)), ((12, 12), (20, 20))), qualities=(90,)),
+        "gray_ladder.roi": roicodec.encode(gray, mask, qualities=(50, 100)),
+        "base_only.roi": roicodec.encode(rgb[:17, :23], qualities=()),
+        "meta.roi": roicodec.encode(gray[:16, :16], metadata={"name": "seed", "scale": [1.0, 0.5]}),
+    }
+    seeds["truncated.roi"] = seeds["rgb_ladder.roi"][:-100]
+    OUT.mkdir(exist_ok=True)
+    for name, data in seeds.items():
+        (OUT / name).write_bytes(data)
+        print(f"{name}: {len(data)} bytes")
+
+
+if __name__ == "__main__":
+    main()
