@@ -1,4 +1,5 @@
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,10 @@ def roi_path(tmp_path, small_file):
 
 
 def run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True)
+    """Run ``code`` in a fresh interpreter with the start-up hook off, so that only explicit registration counts."""
+    env = dict(os.environ, ROICODEC_NO_PILLOW_HOOK="1")
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True,
+                         env=env)
     return out.stdout.strip()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from roicodec.container import Header
+from roicodec.errors import UnsupportedImageError
 from roicodec.models import registry
 
 
@@ -30,3 +31,12 @@ def decode(data: bytes, header: Header) -> np.ndarray:
     model = registry.load(header.model_name, header.model_hash)
     base = model.decode(data, header.height, header.width, header.tile)
     return _luma(base) if header.mode == "L" else base
+
+
+def preview(data: bytes, header: Header) -> np.ndarray:
+    """The base image at 1/4 size from the model's preview head (``HxWxC`` uint8)."""
+    model = registry.load(header.model_name, header.model_hash)
+    img = model.preview(data, header.height, header.width, header.tile)
+    if img is None:
+        raise UnsupportedImageError(f"base model {header.model_name!r} has no preview head: decode the full image")
+    return _luma(img) if header.mode == "L" else img

@@ -2,6 +2,10 @@
 
 Frames are levels: frame 0 is the base layer, frame k adds enhancement layers 1..k inside the ROI. A file opens on
 its highest complete level, so programs that never call ``seek`` get the best image in the file.
+
+``draft()`` (and so ``thumbnail()``) asking for a quarter of the size or less switches to the base layer's preview
+at 1/4 size, which skips the full decoder and every enhancement layer: their detail does not survive such a
+reduction.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from PIL import Image, ImageFile
 
 from roicodec import codec
 from roicodec.container import SIGNATURE
+from roicodec.models import PREVIEW_SCALE
 
 FORMAT = "ROI"
 MIME = "image/x-roi"
@@ -44,6 +49,7 @@ class RoiImageFile(ImageFile.ImageFile):
         )
         self._fp = self.fp
         self._frame = -1
+        self._full_size = self._size
         self.seek(self.n_frames - 1)
 
     def seek(self, frame: int) -> None:
@@ -52,10 +58,22 @@ class RoiImageFile(ImageFile.ImageFile):
             return
         self._frame = frame
         self.fp = self._fp
+        self._size = self._full_size
         self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, frame))]
 
     def tell(self) -> int:
         return self._frame
+
+    def draft(self, mode: str | None, size: tuple[int, int] | None) -> tuple[str, tuple[int, int, float, float]] | None:
+        """For a requested size of 1/4 or less, decode the base layer's 1/4-size preview instead of a level."""
+        if not size or not self.tile or self.size != self._full_size or not self._roi.has_preview:
+            return None
+        if min(self.size[0] // max(size[0], 1), self.size[1] // max(size[1], 1)) < PREVIEW_SCALE:
+            return None
+        width, height = self.size
+        self._size = (-(-width // PREVIEW_SCALE), -(-height // PREVIEW_SCALE))
+        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, None))]
+        return self.mode, (0, 0, width / PREVIEW_SCALE, height / PREVIEW_SCALE)
 
 
 class _RoiDecoder(ImageFile.PyDecoder):
@@ -63,7 +81,8 @@ class _RoiDecoder(ImageFile.PyDecoder):
 
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
         roi, level = self.args
-        self.set_as_raw(roi.decode(level).tobytes())
+        pixels = roi.preview() if level is None else roi.decode(level)
+        self.set_as_raw(pixels.tobytes())
         return -1, 0
 
 

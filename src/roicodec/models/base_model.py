@@ -15,6 +15,7 @@ import torch
 
 from roicodec.models.entropy import LatentCoder
 from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
+from roicodec.models.preview import PREVIEW_SCALE, PreviewHead
 
 HALO = 4
 """Latent cells (64 pixels) of context on each side of a tile; the encoder's receptive field is 61 pixels."""
@@ -38,6 +39,14 @@ class BaseModel:
         self.net.eval()
         freqs = [arrays[f"freq/{c}"] for c in range(meta["latent_channels"])]
         self.coder = LatentCoder(arrays["offsets"], freqs)
+        self.preview_head: PreviewHead | None = None
+
+    def attach_preview(self, arrays: dict[str, np.ndarray]) -> None:
+        """Load the preview head's parameters (a separate weight file made for these exact weights)."""
+        head = PreviewHead(self.net.latent_channels)
+        head.load_state_dict({k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items()
+                              if k.startswith("param/")})
+        self.preview_head = head.eval()
 
     @staticmethod
     def latent_shape(height: int, width: int) -> tuple[int, int]:
@@ -64,14 +73,25 @@ class BaseModel:
         """Decode the bytes of :meth:`encode` back to the ``HxWx3`` uint8 base image."""
         return self._synthesise(self.coder.decode(data, self.latent_shape(height, width)), height, width, tile)
 
+    def preview(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray | None:
+        """The base image at 1/``PREVIEW_SCALE`` of its size from the small preview head, or ``None`` without one."""
+        if self.preview_head is None:
+            return None
+        s = PREVIEW_SCALE
+        latent = self.coder.decode(data, self.latent_shape(height, width))
+        return self._synthesise(latent, -(-height // s), -(-width // s), tile, self.preview_head, STRIDE // s)
+
     @torch.inference_mode()
-    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int) -> np.ndarray:
+    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int, synthesis: torch.nn.Module | None = None,
+                    stride: int = STRIDE) -> np.ndarray:
+        """Run ``synthesis`` (default: the decoder) over the latent's tiles; each latent cell gives ``stride`` pixels."""
+        synthesis = synthesis or self.net.g_s
         out = np.empty((h, w, 3), np.uint8)
         for ry, rx, oy, ox in _grid(*latent.shape[1:], tile // STRIDE):
             y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
-            img = self.net.g_s(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
-            py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE
-            y0, x0 = ry.start * STRIDE, rx.start * STRIDE
-            y1, x1 = min(ry.stop * STRIDE, h), min(rx.stop * STRIDE, w)
+            img = synthesis(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+            py, px = (ry.start - oy.start) * stride, (rx.start - ox.start) * stride
+            y0, x0 = ry.start * stride, rx.start * stride
+            y1, x1 = min(ry.stop * stride, h), min(rx.stop * stride, w)
             out[y0:y1, x0:x1] = img[py:py + y1 - y0, px:px + x1 - x0]
         return out

@@ -26,7 +26,7 @@ class ModelInfo:
 
 def available() -> dict[str, ModelInfo]:
     """Every shipped model, by name."""
-    return {p.stem: ModelInfo(p.stem, digest(p), p) for p in sorted(WEIGHTS.glob("*.npz"))}
+    return {p.stem: ModelInfo(p.stem, digest(p), p) for p in sorted(WEIGHTS.glob("*.npz")) if "." not in p.stem}
 
 
 def info(name: str | None = None) -> ModelInfo:
@@ -38,6 +38,12 @@ def info(name: str | None = None) -> ModelInfo:
     return models[name]
 
 
+def has_preview(name: str) -> bool:
+    """Whether model ``name`` ships a preview head (a file check: no torch)."""
+    models = available()
+    return name in models and models[name].path.with_suffix(".preview.npz").exists()
+
+
 _lock = threading.Lock()
 
 
@@ -46,7 +52,14 @@ def _load(path: Path) -> Any:
     from roicodec.models.base_model import BaseModel
 
     meta, arrays = read_arrays(path)
-    return BaseModel(meta, arrays)
+    model = BaseModel(meta, arrays)
+    preview = path.with_suffix(".preview.npz")
+    if preview.exists():
+        preview_meta, preview_arrays = read_arrays(preview)
+        # A head distilled from other weights would preview another decoder: use it only with its own base.
+        if preview_meta["base_hash"] == digest(path).hex():
+            model.attach_preview(preview_arrays)
+    return model
 
 
 def load(name: str, expected_hash: bytes | None = None) -> Any:
