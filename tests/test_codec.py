@@ -173,3 +173,16 @@ def test_metadata_round_trip_and_cost(small, small_file) -> None:
     assert roicodec.open(small_file).metadata == {}
     with pytest.raises(RoiError, match="JSON"):
         roicodec.encode(*small, metadata={"x": object()})
+
+
+def test_redescribe_keeps_every_coded_byte(small_file) -> None:
+    data = roicodec.redescribe(small_file, {"name": "renamed"})
+    with roicodec.open(data) as f:
+        assert f.metadata == {"name": "renamed"}
+        assert np.array_equal(f.decode(), roicodec.decode(small_file))
+    with roicodec.open(small_file) as f:
+        end = f.level_info[1].bytes
+    partial = roicodec.redescribe(small_file[:end + 3], None)
+    with roicodec.open(partial) as f:
+        assert f.levels == f.header.levels == 2 and f.metadata == {}
+        assert np.array_equal(f.decode(), roicodec.decode(small_file, 1))

@@ -6,7 +6,7 @@ roicodec registers its Pillow plugin; torch loads only when pixels are coded.
 
 from __future__ import annotations
 
-from roicodec.codec import DEFAULT_QUALITIES, LevelInfo, RoiFile, decode, encode, open
+from roicodec.codec import DEFAULT_QUALITIES, LevelInfo, RoiFile, decode, encode, open, redescribe
 from roicodec.errors import (
     CorruptFileError,
     ModelMismatchError,
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_QUALITIES", "CorruptFileError", "LevelInfo", "ModelMismatchError", "NotRoiFileError", "RoiError",
     "RoiFile", "TruncatedFileError", "UnsupportedImageError", "UnsupportedVersionError", "decode", "encode", "open",
+    "redescribe",
     "register_pillow",
 ]
 

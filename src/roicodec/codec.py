@@ -10,7 +10,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Union
@@ -269,6 +269,20 @@ def _check_pixels(header: container.Header) -> None:
     if limit and pixels > limit:
         warnings.warn(f"image of {pixels} pixels exceeds PIL.Image.MAX_IMAGE_PIXELS ({limit})",
                       Image.DecompressionBombWarning, stacklevel=3)
+
+
+def redescribe(source: Source, metadata: Mapping[str, Any] | None) -> bytes:
+    """The same coded image under a new description (``metadata``); no pixel is decoded or coded again.
+
+    A truncated file comes out whole, holding the levels it had.
+    """
+    with RoiFile(source) as f:
+        layout = f.layout
+        payloads = container.read_payloads(f._fp, layout, layout.levels_available - 1)
+    layers = payloads[container.LAYER]
+    header = replace(layout.header, qualities=layout.header.qualities[:len(layers)])
+    mask = payloads[container.MASK][0] if layers else b""
+    return container.pack(header, payloads[container.BASE][0], mask, layers, _pack_meta(metadata))
 
 
 def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open

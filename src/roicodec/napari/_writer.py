@@ -1,0 +1,49 @@
+"""npe2 writer: an image layer, and optionally a labels layer whose non-zero pixels are the ROI, to a ``.roi`` file.
+
+Without a labels layer the ROI is the file's own mask when the image came from a ``.roi`` file, else the whole
+image. A layer read from a ``.roi`` whose pixels and ROI are unchanged is saved from the file's own bytes (with its
+new name and scale): coding decoded pixels again would lose quality for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import roicodec
+from roicodec.atomic import write_bytes
+from roicodec.errors import RoiError
+from roicodec.napari._layers import KEY, LayerData, describe, digest, image_pixels
+from roicodec.napari._roi import labels_mask
+
+
+def write_roi(path: str, layer_data: list[LayerData]) -> list[str]:
+    """Save one image layer and at most one labels layer (npe2 passes them as ``(data, meta, type)`` tuples)."""
+    images = [layer for layer in layer_data if layer[2] == "image"]
+    labels = [layer for layer in layer_data if layer[2] == "labels"]
+    if len(images) != 1 or len(labels) > 1 or len(images) + len(labels) != len(layer_data):
+        raise RoiError("a .roi file holds one image and at most one labels layer (its ROI): select just those")
+    data, meta, _ = images[0]
+    write_bytes(path, encode_layer(data, meta, labels[0][0] if labels else None))
+    return [path]
+
+
+def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> bytes:
+    """The ``.roi`` bytes of an image layer's data and state, with ``labels`` (non-zero = ROI) if given."""
+    pixels = image_pixels(data, meta)
+    source = meta.get("metadata", {}).get(KEY)
+    mask = labels_mask(labels, pixels.shape[:2]) if labels is not None else None
+    description = describe(meta)
+    if source is None:
+        return roicodec.encode(pixels, mask, metadata=description)
+    with roicodec.open(source["file"]) as f:
+        file_mask = None if f.qualities and f.levels < 2 else f.mask
+        unchanged = digest(pixels) == source["digest"] and (
+            mask is None or (file_mask is not None and np.array_equal(mask, file_mask)))
+        if unchanged:
+            return roicodec.redescribe(source["file"], {**f.metadata, **description})
+        if mask is None:
+            mask = file_mask
+    return roicodec.encode(pixels, mask, qualities=source["qualities"], model=source["model"]["name"],
+                           metadata=description)

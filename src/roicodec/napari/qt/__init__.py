@@ -1,0 +1,6 @@
+"""The plugin's dock widgets; the only part of roicodec that imports Qt (through napari and magicgui)."""
+
+from roicodec.napari.qt._encode import EncodeWidget
+from roicodec.napari.qt._inspect import InspectWidget
+
+__all__ = ["EncodeWidget", "InspectWidget"]

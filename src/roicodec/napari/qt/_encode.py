@@ -1,0 +1,175 @@
+"""Dock widget "Encode with ROI": code an image layer with an ROI from a layer, a threshold or the segmenter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import napari
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, PushButton, Widget
+from napari.layers import Image, Labels, Layer, Shapes
+
+import roicodec
+from roicodec.atomic import write_bytes
+from roicodec.errors import RoiError
+from roicodec.napari._evaluate import Point, level_points
+from roicodec.napari._layers import LayerData, describe, image_pixels, roi_layers
+from roicodec.napari._roi import labels_mask, otsu_mask, semantic_available, semantic_mask
+from roicodec.napari.qt._common import figures_table, layer_choices, show_points, start
+
+MaskJob = Callable[[], "np.ndarray | None"]
+"""Makes the ROI off the GUI thread (``None``: the whole image)."""
+
+
+@dataclass(frozen=True)
+class RoiSource:
+    """One entry of the "ROI from" list: the options it shows, and how it turns an image into a mask job.
+
+    ``prepare`` runs on the GUI thread, so it may read layers; the job it returns runs in the worker.
+    """
+
+    name: str
+    options: tuple[Widget, ...]
+    prepare: Callable[[np.ndarray, Image], MaskJob]
+
+
+class EncodeWidget(Container):
+    """Pick an image and an ROI source and qualities; encode in a worker; add the levels; show and save the result."""
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        # Labels only beside the inputs: the table and the status line get the dock's full width.
+        super().__init__(labels=False)
+        self._viewer = napari_viewer
+        self._image = ComboBox(name="image", label="Image", choices=layer_choices(napari_viewer, Image))
+        self._labels = ComboBox(name="labels_layer", label="Labels", choices=layer_choices(napari_viewer, Labels))
+        self._shapes = ComboBox(name="shapes_layer", label="Shapes", choices=layer_choices(napari_viewer, Shapes))
+        self._smoothing = FloatSpinBox(name="smoothing", label="Smoothing σ", value=2.0, min=0.0, max=50.0,
+                                       step=0.5, tooltip="Gaussian blur in pixels before the threshold; 0 for none")
+        self.sources = {source.name: source for source in self._roi_sources()}
+        """The "ROI from" choices by name; extend :meth:`_roi_sources` to add one."""
+        self._source = ComboBox(name="roi_source", label="ROI from", choices=list(self.sources))
+        self._qualities = LineEdit(name="qualities", label="Qualities",
+                                   value=",".join(map(str, roicodec.DEFAULT_QUALITIES)),
+                                   tooltip="JPEG quality of each enhancement layer, lowest first")
+        self._run = PushButton(name="encode_button", text="Encode")
+        self._status = Label(name="status", value="")
+        self._table = figures_table(rows=5)
+        self._path = FileEdit(name="save_path", label="Save to", mode="w", filter="*.roi")
+        self._save = PushButton(name="save_button", text="Save .roi", enabled=False)
+        self.extend([
+            Container(widgets=[self._image, self._source, self._labels, self._shapes, self._smoothing,
+                               self._qualities]),
+            self._run, self._status, self._table, Container(widgets=[self._path]), self._save,
+        ])
+        self._source.changed.connect(self._show_options)
+        self._run.changed.connect(self.encode)
+        self._save.changed.connect(self.save)
+        self._show_options()
+        self.worker: Any = None
+        """The last encoding's worker (tests wait on it)."""
+        self.result: bytes | None = None
+        """The last encoded ``.roi`` file."""
+
+    def _roi_sources(self) -> list[RoiSource]:
+        sources = [
+            RoiSource("Whole image", (), lambda pixels, image: lambda: None),
+            RoiSource("Labels layer", (self._labels,), self._from_labels),
+            RoiSource("Shapes layer", (self._shapes,), self._from_shapes),
+            RoiSource("Threshold (Otsu)", (self._smoothing,), self._from_threshold),
+        ]
+        if semantic_available():
+            sources.append(RoiSource("Semantic (Swin)", (), lambda pixels, image: lambda: semantic_mask(pixels)))
+        return sources
+
+    def _show_options(self) -> None:
+        chosen = self.sources[self._source.value].options
+        for source in self.sources.values():
+            for widget in source.options:
+                widget.visible = widget in chosen
+
+    def _from_labels(self, pixels: np.ndarray, image: Image) -> MaskJob:
+        if self._labels.value is None:
+            raise RoiError("no labels layer to take the ROI from: add one (non-zero = ROI) or pick another source")
+        mask = labels_mask(self._labels.value.data, pixels.shape[:2])
+        return lambda: mask
+
+    def _from_shapes(self, pixels: np.ndarray, image: Image) -> MaskJob:
+        shapes = self._shapes.value
+        if shapes is None or not len(shapes.data):
+            raise RoiError("no shapes to take the ROI from: draw rectangles or polygons on a shapes layer")
+        # Shapes may sit on another grid than the image (scale, translation): rasterise them in the image's pixels.
+        outlines = [np.array([image.world_to_data(shapes.data_to_world(v))[-2:] for v in vertices])
+                    for vertices in shapes.data]
+        mask = Shapes(outlines, shape_type=list(shapes.shape_type)).to_labels(pixels.shape[:2]) != 0
+        return lambda: mask
+
+    def _from_threshold(self, pixels: np.ndarray, image: Image) -> MaskJob:
+        smoothing = self._smoothing.value
+        return lambda: otsu_mask(pixels, smoothing)
+
+    def encode(self) -> None:
+        """Start encoding the chosen image; the result arrives in :meth:`_show`."""
+        self._status.value = ""
+        try:
+            image = self._image.value
+            if image is None:
+                raise RoiError("no image layer to encode: open or add one")
+            data, meta, _ = image.as_layer_data_tuple()
+            pixels = image_pixels(data, meta)
+            job = self.sources[self._source.value].prepare(pixels, image)
+            qualities = _qualities(self._qualities.value)
+        except RoiError as exc:
+            self._status.value = str(exc)
+            return
+        self._run.enabled = False
+        self._status.value = "encoding…"
+        self.worker = start(_encode, pixels, job, qualities, describe(meta), f"{image.name} encoded",
+                            desc="Encoding .roi", steps=3, status=self._status, done=self._show,
+                            after=lambda: setattr(self._run, "enabled", True))
+
+    def _show(self, result: tuple[bytes, list[LayerData], list[Point]]) -> None:
+        self.result, layers, points = result
+        added = [self._viewer.add_layer(Layer.create(*layer)) for layer in layers]
+        # napari starts a new axis in its middle or at 0; show the top level, the one the file is for.
+        levels = added[0]
+        self._viewer.dims.set_current_step(self._viewer.dims.ndim - levels.ndim, levels.data.shape[0] - 1)
+        show_points(self._table, points)
+        self._status.value = f"{len(self.result)} bytes, {levels.data.shape[0]} levels"
+        self._save.enabled = True
+
+    def save(self) -> None:
+        """Write the last result to the chosen path (``.roi`` added if missing)."""
+        path = Path(self._path.value)
+        if self.result is None or path.is_dir():
+            self._status.value = "choose a file to save to"
+            return
+        path = path if path.suffix == ".roi" else path.with_name(path.name + ".roi")
+        try:
+            write_bytes(path, self.result)
+        except OSError as exc:
+            self._status.value = f"could not save: {exc}"
+            return
+        self._status.value = f"saved {path}"
+
+
+def _qualities(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(q) for q in text.split(",") if q.strip())
+    except ValueError:
+        raise RoiError(f"qualities {text!r} are not comma-separated integers, e.g. 75,90,100") from None
+
+
+def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], description: dict[str, Any],
+            name: str) -> Iterator[None]:
+    mask = job()
+    yield
+    data = roicodec.encode(pixels, mask, qualities=qualities, metadata=description)
+    yield
+    layers = roi_layers(data, name, name=name)
+    info = layers[0][1]["metadata"]["roicodec"]["levels"]
+    points = level_points(info, layers[0][0], pixels, mask)
+    yield
+    return data, layers, points

@@ -1,0 +1,230 @@
+"""The plugin's Qt-free half: reader, writer, ROI sources, figures and sample data, on real files, no viewer."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import types
+from dataclasses import asdict
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import roicodec
+from roicodec.errors import RoiError
+from roicodec.napari import _roi
+from roicodec.napari._evaluate import jpeg_points, level_points
+from roicodec.napari._reader import get_reader, read_roi
+from roicodec.napari._sample_data import CELL_PIXEL_UM, astronaut, cell
+from roicodec.napari._writer import write_roi
+
+QT_AND_NAPARI = ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "napari", "magicgui", "npe2", "vispy", "superqt")
+
+
+def imagej_roi() -> bytes:
+    """An ImageJ rectangle ROI as ImageJ writes it: ``Iout``, version 228, type 1 (rectangle), box, 64-byte header."""
+    return (b"Iout" + struct.pack(">hBxhhhhH", 228, 1, 10, 20, 60, 90, 0)).ljust(64, b"\0")
+
+
+def image_tuple(image: np.ndarray, **meta: object) -> tuple[np.ndarray, dict, str]:
+    return image, {"name": "crop", "scale": (1.0, 1.0), "translate": (0.0, 0.0), "rgb": image.ndim == 3,
+                   "metadata": {}, **meta}, "image"
+
+
+@pytest.mark.parametrize("content", [imagej_roi(), np.random.default_rng(0).bytes(300), b""],
+                         ids=["imagej", "random", "empty"])
+def test_reader_leaves_other_roi_files_to_other_readers(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.roi"
+    path.write_bytes(content)
+    assert get_reader(str(path)) is None
+
+
+def test_reader_declines_folders_missing_files_and_mixed_lists(tmp_path: Path, small_file: bytes) -> None:
+    (tmp_path / "dir.roi").mkdir()
+    good = tmp_path / "good.roi"
+    good.write_bytes(small_file)
+    (tmp_path / "imagej.roi").write_bytes(imagej_roi())
+    assert get_reader(str(tmp_path / "dir.roi")) is None
+    assert get_reader(str(tmp_path / "missing.roi")) is None
+    assert get_reader([str(good), str(tmp_path / "imagej.roi")]) is None
+    assert get_reader([str(good), str(good)]) is read_roi
+
+
+def test_read_gives_a_level_stack_the_mask_and_the_figures(tmp_path: Path, small: tuple, small_file: bytes,
+                                                           small_levels: list[np.ndarray]) -> None:
+    path = tmp_path / "crop.roi"
+    path.write_bytes(small_file)
+    (levels, image_meta, image_type), (mask, mask_meta, mask_type) = get_reader(str(path))(str(path))
+    assert (image_type, mask_type) == ("image", "labels")
+    np.testing.assert_array_equal(levels, np.stack(small_levels))
+    np.testing.assert_array_equal(mask != 0, small[1])
+    assert image_meta["name"] == "crop" and mask_meta["name"] == "crop ROI"
+    assert image_meta["axis_labels"][0] == "level" and image_meta["rgb"]
+    info = image_meta["metadata"]["roicodec"]
+    with roicodec.open(small_file) as f:
+        assert info["levels"] == [asdict(level) for level in f.level_info]
+        assert info["qualities"] == list(f.qualities) and info["model"]["name"] == f.model[0]
+
+
+def test_truncated_file_opens_on_what_it_holds(tmp_path: Path, small_file: bytes) -> None:
+    info = roicodec.open(small_file).level_info
+    path = tmp_path / "cut.roi"
+    path.write_bytes(small_file[:info[1].bytes])
+    (levels, meta, _), (mask, _, _) = read_roi(str(path))
+    assert levels.shape[0] == 2
+    path.write_bytes(small_file[:info[0].bytes])
+    assert [t for _, _, t in read_roi(str(path))] == ["image"]  # the mask is past the cut
+
+
+def test_writer_keeps_mask_name_scale_and_translation(tmp_path: Path, small: tuple) -> None:
+    image, mask = small
+    path = tmp_path / "saved.roi"
+    labels = (mask.astype(np.uint8) * 7, {"name": "roi"}, "labels")
+    assert write_roi(str(path), [image_tuple(image, name="cells", scale=(0.5, 0.25), translate=(3.0, 4.0)),
+                                 labels]) == [str(path)]
+    (levels, meta, _), (roi, roi_meta, _) = read_roi(str(path))
+    assert levels.shape[0] == 4 and meta["name"] == "cells"
+    assert meta["scale"] == (1.0, 0.5, 0.25) and meta["translate"] == (0.0, 3.0, 4.0)
+    assert roi_meta["scale"] == (0.5, 0.25)
+    np.testing.assert_array_equal(roi != 0, mask)
+
+
+def test_writer_without_labels_makes_the_whole_image_the_roi(tmp_path: Path, small: tuple) -> None:
+    path = tmp_path / "whole.roi"
+    write_roi(str(path), [image_tuple(small[0])])
+    with roicodec.open(path) as f:
+        assert f.mask.all()
+
+
+def test_resaving_an_unchanged_layer_keeps_its_coded_layers(tmp_path: Path, small_file: bytes) -> None:
+    original = tmp_path / "crop.roi"
+    original.write_bytes(small_file)
+    image, roi = read_roi(str(original))
+    renamed = (image[0], {**image[1], "name": "renamed", "scale": (1.0, 2.0, 2.0)}, "image")
+    for layers in ([renamed], [renamed, roi]):  # image alone keeps the file's ROI, not the whole image
+        copy = tmp_path / "copy.roi"
+        write_roi(str(copy), layers)
+        with roicodec.open(copy) as f, roicodec.open(small_file) as g:
+            assert f.metadata["name"] == "renamed" and f.metadata["scale"] == [2.0, 2.0]
+            np.testing.assert_array_equal(f.mask, g.mask)
+            # Nothing was coded again: only the description chunk differs.
+            extra = len(copy.read_bytes()) - len(small_file)
+            assert [i.bytes - extra for i in f.level_info] == [i.bytes for i in g.level_info]
+            assert all(np.array_equal(a, b) for a, b in zip(f.decode_all(), g.decode_all()))
+
+
+def test_resaving_with_a_new_roi_codes_again(tmp_path: Path, small_file: bytes) -> None:
+    original = tmp_path / "crop.roi"
+    original.write_bytes(small_file)
+    image, roi = read_roi(str(original))
+    new_mask = np.zeros_like(roi[0])
+    new_mask[10:40, 10:50] = 1
+    write_roi(str(tmp_path / "new.roi"), [image, (new_mask, roi[1], "labels")])
+    with roicodec.open(tmp_path / "new.roi") as f:
+        np.testing.assert_array_equal(f.mask, new_mask != 0)
+        assert f.qualities == roicodec.open(small_file).qualities  # bytes: nothing to close
+
+
+def test_resaving_a_truncated_file_gives_a_whole_file_with_fewer_levels(tmp_path: Path, small_file: bytes) -> None:
+    path = tmp_path / "cut.roi"
+    path.write_bytes(small_file[:roicodec.open(small_file).level_info[2].bytes])
+    write_roi(str(tmp_path / "whole.roi"), read_roi(str(path))[:1])
+    with roicodec.open(tmp_path / "whole.roi") as f:
+        assert f.levels == f.header.levels == 3 and f.qualities == (75, 90)
+
+
+def test_writer_maps_other_depths_through_contrast_limits_and_refuses_stacks(tmp_path: Path) -> None:
+    deep = np.linspace(0, 4000, 64 * 80).reshape(64, 80).astype(np.uint16)
+    write_roi(str(tmp_path / "deep.roi"), [image_tuple(deep, contrast_limits=(0.0, 4000.0))])
+    top = roicodec.decode(tmp_path / "deep.roi")
+    assert top.dtype == np.uint8 and top[0, 0] < 5 and top[-1, -1] > 250
+    with pytest.raises(RoiError, match="one 2D image"):
+        write_roi(str(tmp_path / "z.roi"), [image_tuple(np.zeros((3, 64, 80), np.uint8), rgb=False)])
+    with pytest.raises(RoiError, match="drop the alpha"):
+        write_roi(str(tmp_path / "rgba.roi"), [image_tuple(np.zeros((64, 80, 4), np.uint8))])
+    with pytest.raises(RoiError, match="one image and at most one labels"):
+        write_roi(str(tmp_path / "two.roi"), [image_tuple(deep), image_tuple(deep)])
+
+
+def test_labels_and_threshold_sources() -> None:
+    labels = np.zeros((2, 20, 30), np.uint16)
+    labels[1, 5:9, 3:7] = 4
+    assert _roi.labels_mask(labels, (20, 30)).sum() == 16
+    with pytest.raises(RoiError, match="do not match"):
+        _roi.labels_mask(labels, (30, 20))
+    image = np.full((40, 50), 30, np.uint8)
+    image[10:20, 15:35] = 200
+    mask = _roi.otsu_mask(np.stack([image] * 3, axis=-1), smoothing=1.0)
+    assert mask[11:19, 16:34].all() and not mask[:8].any() and mask.sum() < 300
+    with pytest.raises(RoiError, match="flat"):
+        _roi.otsu_mask(np.zeros((10, 10), np.uint8))
+
+
+def test_semantic_source_is_offered_only_with_its_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("roicodec.segment")
+    fake.__spec__ = ModuleSpec("roicodec.segment", None)
+    monkeypatch.setitem(sys.modules, "roicodec.segment", fake)
+    monkeypatch.setattr(_roi, "find_spec", lambda name: ModuleSpec(name, None))
+    assert not _roi.semantic_available()
+    fake.segment_roi = lambda image: (image[..., 0] > 100, "segmentation")
+    assert _roi.semantic_available()
+    image = np.zeros((8, 9, 3), np.uint8)
+    image[2:4, 3:6] = 255
+    assert _roi.semantic_mask(image).sum() == 6
+    monkeypatch.setattr(_roi, "find_spec", lambda name: None if name == "mmseg" else ModuleSpec(name, None))
+    assert not _roi.semantic_available()
+
+
+def test_jpeg_points_fit_the_levels_budgets(small: tuple, small_file: bytes, small_levels: list) -> None:
+    image, mask = small
+    info = [asdict(level) for level in roicodec.open(small_file).level_info]
+    levels = level_points(info, small_levels, image, mask)
+    assert [p.setting for p in levels] == ["L0 (base)", "L1 (q75)", "L2 (q90)", "L3 (q100)"]
+    assert levels[3].roi_psnr > levels[1].roi_psnr > levels[0].roi_psnr
+    jpeg = jpeg_points(image, mask, [p.bytes for p in levels])
+    assert all(j.bytes <= p.bytes or j.setting == "q1" for j, p in zip(jpeg, levels))
+    assert all(j.psnr is not None for j in jpeg)
+    assert level_points(info, small_levels)[0].psnr is None
+
+
+def test_sample_data_are_coded_roi_files_with_their_originals() -> None:
+    for make, name, scale in ((astronaut, "astronaut", 1.0), (cell, "cell", CELL_PIXEL_UM)):
+        (original, original_meta, _), (levels, meta, _), (mask, _, _) = make()
+        assert meta["name"] == name and not original_meta["visible"]
+        assert levels.shape[0] == 4 and levels.shape[1:] == original.shape and meta["scale"][1:] == (scale, scale)
+        assert 0 < (mask != 0).mean() < 0.5
+        assert meta["metadata"]["roicodec"]["levels"][-1]["bpp"] > 0
+
+
+def test_cell_sample_ships_in_scikit_image_wheel() -> None:
+    import skimage
+    from skimage.data._fetchers import _fetch
+
+    path = Path(_fetch("data/cell.png"))
+    assert path.is_relative_to(Path(skimage.__file__).parent), "would need a download"
+
+
+def test_plugin_core_and_pillow_plugin_work_without_qt_or_napari(tmp_path: Path, small_file: bytes) -> None:
+    path = tmp_path / "crop.roi"
+    path.write_bytes(small_file)
+    code = f"""
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {QT_AND_NAPARI!r}:
+            raise ImportError("not installed: " + name)
+sys.meta_path.insert(0, Blocker())
+from PIL import Image
+import roicodec
+from roicodec.napari import _evaluate, _layers, _reader, _roi, _sample_data, _writer
+im = Image.open({str(path)!r})
+im.seek(0)
+im.load()
+layers = _reader.read_roi({str(path)!r})
+print(im.size, len(layers), [m for m in {QT_AND_NAPARI!r} if m in sys.modules])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(120, 100) 2 []"

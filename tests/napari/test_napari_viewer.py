@@ -1,0 +1,167 @@
+"""The plugin in a real napari viewer (pytest-qt, Xvfb through pytest-xvfb): open, save, encode and inspect."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import suppress
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from magicgui.widgets import Container, Widget
+from PIL import Image
+
+import roicodec
+from roicodec import cli
+
+WAIT_MS = 60_000  # the machine may be busy; a healthy run takes a second or two
+
+
+def part(widget: Container, name: str) -> Widget:
+    """The control called ``name`` anywhere inside a dock widget's nested containers."""
+    for child in widget:
+        if child.name == name:
+            return child
+        if isinstance(child, Container):
+            with suppress(KeyError):
+                return part(child, name)
+    raise KeyError(name)
+
+
+@pytest.fixture
+def crop_roi(tmp_path: Path, small: tuple) -> Path:
+    """A ``.roi`` written by the command line from PNG files, as a user would make one."""
+    image, mask = small
+    Image.fromarray(image).save(tmp_path / "crop.png")
+    Image.fromarray(mask).save(tmp_path / "crop_roi.png")
+    path = tmp_path / "crop.roi"
+    assert cli.main(["encode", str(tmp_path / "crop.png"), "--mask", str(tmp_path / "crop_roi.png"),
+                     "-o", str(path)]) == 0
+    return path
+
+
+def test_manifest_validates_and_its_commands_import() -> None:
+    out = subprocess.run([str(Path(sys.executable).parent / "npe2"), "validate", "roicodec", "--imports"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_open_cli_written_file(make_napari_viewer, crop_roi: Path, small: tuple) -> None:
+    viewer = make_napari_viewer()
+    levels, roi = viewer.open(str(crop_roi), plugin="roicodec")
+    with roicodec.open(crop_roi) as f:
+        np.testing.assert_array_equal(levels.data, np.stack(f.decode_all()))
+        assert levels.metadata["roicodec"]["levels"] == [asdict(level) for level in f.level_info]
+    assert levels.data.shape == (4, 100, 120, 3) and levels.rgb and levels.name == "crop"
+    np.testing.assert_array_equal(roi.data != 0, small[1])
+    assert viewer.dims.axis_labels[0] == "level" and viewer.dims.nsteps[0] == 4
+
+
+def test_save_image_and_labels_then_reopen(make_napari_viewer, tmp_path: Path, small: tuple) -> None:
+    image, mask = small
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="cells", scale=(0.5, 0.25))
+    viewer.add_labels(mask.astype(np.uint8) * 2, name="drawn ROI", scale=(0.5, 0.25))
+    path = tmp_path / "saved.roi"
+    assert viewer.layers.save(str(path), plugin="roicodec") == [str(path)]
+
+    viewer.layers.clear()
+    levels, roi = viewer.open(str(path), plugin="roicodec")
+    assert levels.name == "cells" and levels.data.shape[0] == 4
+    np.testing.assert_allclose(levels.scale, (1.0, 0.5, 0.25))
+    np.testing.assert_array_equal(roi.data != 0, mask)
+
+    # The reopened image alone, unchanged: saved from its own bytes, so the ROI and the pixels stay.
+    viewer.layers.selection = {levels}
+    again = tmp_path / "again.roi"
+    viewer.layers.save(str(again), selected=True, plugin="roicodec")
+    with roicodec.open(again) as f, roicodec.open(path) as g:
+        np.testing.assert_array_equal(f.mask, g.mask)
+        np.testing.assert_array_equal(f.decode(), g.decode())
+
+
+def test_encode_widget_end_to_end(make_napari_viewer, qtbot, tmp_path: Path, small: tuple) -> None:
+    image, mask = small
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="crop")
+    viewer.add_labels(mask.astype(np.uint8), name="drawn ROI")
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Encode with ROI")
+    part(widget, "image").value = viewer.layers["crop"]
+    part(widget, "roi_source").value = "Labels layer"
+    part(widget, "labels_layer").value = viewer.layers["drawn ROI"]
+    part(widget, "qualities").value = "60, 95"
+    widget.encode()
+    qtbot.waitUntil(lambda: widget.result is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: part(widget, "encode_button").enabled, timeout=WAIT_MS)
+
+    levels, roi = viewer.layers["crop encoded"], viewer.layers["crop encoded ROI"]
+    assert levels.data.shape == (3, 100, 120, 3)
+    np.testing.assert_array_equal(roi.data != 0, mask)
+    assert viewer.dims.current_step[0] == 2  # the top level shows
+    table = part(widget, "table").data.to_list()
+    assert [row[1] for row in table] == ["L0 (base)", "L1 (q60)", "L2 (q95)"]
+    assert float(table[2][5]) > float(table[0][5])  # ROI-PSNR grows with the levels
+
+    part(widget, "save_path").value = tmp_path / "out"
+    widget.save()
+    with roicodec.open(tmp_path / "out.roi") as f:
+        assert f.qualities == (60, 95) and f.metadata["name"] == "crop"
+        np.testing.assert_array_equal(f.mask, mask)
+
+
+def test_encode_widget_reports_bad_input_without_starting(make_napari_viewer, small: tuple) -> None:
+    viewer = make_napari_viewer()
+    viewer.add_image(small[0], name="crop")
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Encode with ROI")
+    part(widget, "roi_source").value = "Labels layer"
+    widget.encode()
+    assert "no labels layer" in part(widget, "status").value and widget.worker is None
+    part(widget, "roi_source").value = "Whole image"
+    part(widget, "qualities").value = "75,high"
+    widget.encode()
+    assert "comma-separated" in part(widget, "status").value and widget.worker is None
+
+
+def test_roi_from_shapes_and_threshold(make_napari_viewer, small: tuple) -> None:
+    image, _ = small
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image, name="crop", scale=(2.0, 2.0))
+    # Drawn in world units, on a grid of its own: the rectangle covers image rows 10..30 and columns 20..50.
+    viewer.add_shapes([np.array([[20, 40], [20, 100], [60, 100], [60, 40]])], shape_type="rectangle",
+                      name="boxes")
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Encode with ROI")
+    part(widget, "shapes_layer").value = viewer.layers["boxes"]
+    mask = widget.sources["Shapes layer"].prepare(image, layer)()
+    rows, cols = np.nonzero(mask)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (10, 30, 20, 50)
+
+    part(widget, "roi_source").value = "Threshold (Otsu)"
+    # isHidden, not visible: the viewer is not on screen, so nothing in it counts as visible.
+    assert not part(widget, "smoothing").native.isHidden() and part(widget, "shapes_layer").native.isHidden()
+    mask = widget.sources["Threshold (Otsu)"].prepare(image, layer)()
+    assert mask.shape == image.shape[:2] and 0 < mask.mean() < 1
+    assert "Semantic (Swin)" not in widget.sources or callable(widget.sources["Semantic (Swin)"].prepare)
+
+
+def test_sample_and_inspect_widget(make_napari_viewer, qtbot) -> None:
+    viewer = make_napari_viewer()
+    viewer.open_sample("roicodec", "cell")
+    assert [layer.name for layer in viewer.layers] == ["cell original", "cell", "cell ROI"]
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Inspect .roi")
+    assert part(widget, "roi_layer").value is viewer.layers["cell"]
+    assert part(widget, "original").value is viewer.layers["cell original"]
+    qtbot.waitUntil(lambda: part(widget, "table").shape[0] == 8, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not widget.worker.is_running, timeout=WAIT_MS)
+    codecs = [row[0] for row in part(widget, "table").data.to_list()]
+    assert codecs == ["roicodec"] * 4 + ["JPEG"] * 4
+    labels = [line.get_label() for line in widget.figure.axes[0].lines]
+    assert labels == ["roicodec PSNR", "roicodec ROI-PSNR", "JPEG PSNR", "JPEG ROI-PSNR"]
+
+    part(widget, "original").value = None  # rates only, straight from the layer's metadata
+    assert part(widget, "table").shape[0] == 4 and not part(widget, "table").data.to_list()[0][4]
+    assert widget.figure.axes[0].get_xlabel() == "bits per pixel" and len(widget.figure.axes[0].lines) == 1
+
+    part(widget, "original").value = viewer.add_image(np.zeros((5, 5), np.uint8), name="other")
+    assert "not the size" in part(widget, "status").value and part(widget, "table").shape[0] == 4
