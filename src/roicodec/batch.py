@@ -1,0 +1,194 @@
+"""Encode folders of images on Dask (``dask.distributed``): a local cluster by default, or an existing one.
+
+Each output records the SHA-256 of its source in its description, so a second run verifies finished outputs (complete,
+every CRC good, same source) and skips them; anything else is coded again. One file's failure is reported at the
+end and stops nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from roicodec.errors import RoiError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+SOURCE_KEY = "source_sha256"
+
+
+@dataclass(frozen=True)
+class Task:
+    source: Path
+    output: Path
+    mask: Path | None = None
+    qualities: tuple[int, ...] = (75, 90, 100)
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    task: Task
+    status: str
+    """``"encoded"``, ``"skipped"`` (a verified output was there) or ``"failed"``."""
+    message: str = ""
+    bytes: int = 0
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def _image_suffixes() -> set[str]:
+    from PIL import Image
+
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN and fmt != "ROI"}
+
+
+def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
+         qualities: Sequence[int] = (75, 90, 100), model: str | None = None) -> list[Task]:
+    """One task per image under ``input_dir`` (recursively), mirrored under ``output_dir`` with suffix ``.roi``.
+
+    A mask, when ``mask_dir`` is given, is the file there with the image's relative path and stem (any image suffix);
+    an image without one is coded whole.
+    """
+    if not input_dir.is_dir():
+        raise RoiError(f"{input_dir} is not a folder: pass the folder that holds the images")
+    suffixes = _image_suffixes()
+    tasks = []
+    for source in sorted(p for p in input_dir.rglob("*") if p.is_file() and p.suffix.lower() in suffixes):
+        rel = source.relative_to(input_dir)
+        mask = None
+        if mask_dir is not None:
+            found = sorted(m for m in (mask_dir / rel.parent).glob(f"{glob_escape(rel.stem)}.*")
+                           if m.suffix.lower() in suffixes)
+            mask = found[0] if found else None
+        tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(qualities), model))
+    return tasks
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified(task: Task, source_hash: str | None = None) -> bool:
+    """Whether ``task.output`` is a complete, undamaged ``.roi`` coded from the current ``task.source``."""
+    import roicodec
+    from roicodec import container
+
+    if not task.output.exists():
+        return False
+    try:
+        with roicodec.open(task.output) as f:
+            if f.levels != f.header.levels or f.qualities != task.qualities:
+                return False
+            container.read_payloads(f._fp, f.layout, f.levels - 1)  # every CRC
+            recorded = f.metadata.get(SOURCE_KEY)
+    except (RoiError, OSError):
+        return False
+    return recorded == (source_hash or _sha256(task.source))
+
+
+def encode_one(task: Task) -> Outcome:
+    """Encode one image unless a verified output exists; never raises for a bad input, reports it instead."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    import roicodec
+
+    try:
+        source_hash = _sha256(task.source)
+        if verified(task, source_hash):
+            return Outcome(task, "skipped", bytes=task.output.stat().st_size)
+        with Image.open(task.source) as im:
+            im.load()
+            image = im
+        mask = None
+        if task.mask is not None:
+            with Image.open(task.mask) as m:
+                mask = np.asarray(m)
+        task.output.parent.mkdir(parents=True, exist_ok=True)
+        data = roicodec.encode(image, mask, task.output, qualities=task.qualities, model=task.model,
+                               metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
+        return Outcome(task, "encoded", bytes=len(data))
+    except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        return Outcome(task, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _progress_bar(total: int) -> Callable[[Outcome], None]:
+    done = 0
+
+    def update(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {outcome.task.source.name[:40]:<40}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return update
+
+
+def encode_many(tasks: Iterable[Task], *, client: Client | None = None, scheduler: str | None = None,
+                workers: int | None = None, progress: Callable[[Outcome], None] | bool = True) -> Report:
+    """Run ``tasks`` on Dask and return what became of each.
+
+    Args:
+        client: an existing ``distributed.Client`` to run on.
+        scheduler: else the address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``.
+        workers: else the number of worker processes of a new local cluster (default: one per CPU).
+        progress: ``True`` for a bar on stderr, ``False`` for none, or a function called with each outcome.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    tasks = list(tasks)
+    update = _progress_bar(len(tasks)) if progress is True else (progress or (lambda outcome: None))
+    report = Report()
+    owned: list[Any] = []
+    try:
+        if client is None:
+            if scheduler is not None:
+                client = Client(scheduler)
+            else:
+                # One thread per worker process: torch already uses the cores it is given, and the GIL would
+                # serialise the Python parts of several threads anyway.
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+                owned.append(cluster)
+                client = Client(cluster)
+            owned.insert(0, client)
+        futures = client.map(encode_one, tasks, pure=False)
+        for future in as_completed(futures):
+            outcome = future.result()
+            report.outcomes.append(outcome)
+            update(outcome)
+    finally:
+        for thing in owned:
+            thing.close()
+    order = {task: i for i, task in enumerate(tasks)}
+    report.outcomes.sort(key=lambda o: order[o.task])
+    return report
