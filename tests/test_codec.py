@@ -108,7 +108,8 @@ def test_odd_sizes(astronaut) -> None:
 
 
 @pytest.mark.parametrize("image, message", [
-    (np.zeros((8, 8, 4), np.uint8), "shape 8x8x4"),
+    (np.zeros((8, 8, 4), np.uint8), "8x8x4 looks like RGBA"),
+    (np.zeros((1, 1, 1, 1, 1, 4, 4, 3), np.uint8), "at most 4 leading axes"),
     (np.zeros((8, 8), np.uint16), "dtype uint16"),
     (Image.new("RGBA", (8, 8)), "alpha"),
     (Image.new("I;16", (8, 8)), "8-bit"),

@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import struct
 import zlib
@@ -26,7 +27,7 @@ def test_header_round_trip() -> None:
 
 
 def test_pack_matches_hand_built_file() -> None:
-    assert container.pack(HEADER, b"base", b"mask", [b"L1", b"L2", b"L3"]) == build()
+    assert container.pack(HEADER, [b"base"], [b"mask"], [[b"L1"], [b"L2"], [b"L3"]]) == build()
 
 
 def test_layout_and_payloads() -> None:
@@ -127,7 +128,7 @@ def test_crc_is_over_type_and_data() -> None:
 
 
 def test_meta_chunk_is_optional_and_checked() -> None:
-    data = container.pack(HEADER, b"base", b"mask", [b"L1", b"L2", b"L3"], meta=b'{"name":"x"}')
+    data = container.pack(HEADER, [b"base"], [b"mask"], [[b"L1"], [b"L2"], [b"L3"]], meta=b'{"name":"x"}')
     layout = container.read_layout(io.BytesIO(data))
     assert layout.levels_available == 4
     assert container.read_meta(io.BytesIO(data), layout) == b'{"name":"x"}'
@@ -136,3 +137,43 @@ def test_meta_chunk_is_optional_and_checked() -> None:
     damaged[damaged.index(b"name")] ^= 1
     with pytest.raises(CorruptFileError, match="metadata"):
         container.read_meta(io.BytesIO(damaged), container.read_layout(io.BytesIO(damaged)))
+
+
+STACK = dataclasses.replace(HEADER, qualities=(75, 100), planes=(2, 3), mask_per_plane=True)
+
+
+def stack_file(header: container.Header = STACK) -> bytes:
+    planes = range(header.plane_count)
+    return container.pack(header, [b"B%d" % p for p in planes], [b"M%d" % p for p in range(header.mask_count)],
+                          [[b"L%d.%d" % (k, p) for p in planes] for k in (1, 2)])
+
+
+def test_stack_header_round_trip() -> None:
+    assert container.Header.unpack(STACK.pack()) == STACK
+    assert STACK.plane_count == 6 and STACK.mask_count == 6
+
+
+def test_stack_levels_need_every_plane() -> None:
+    data = stack_file()
+    layout = container.read_layout(io.BytesIO(data))
+    assert layout.levels_available == 3
+    # Cut inside the last plane's layer 2: level 2 is missing for every plane.
+    assert container.read_layout(io.BytesIO(data[:layout.level_ends[2] - 3])).levels_available == 2
+    one = container.read_payloads(io.BytesIO(data), layout, 2, plane=4)
+    assert one == {container.BASE: [b"B4"], container.MASK: [b"M4"], container.LAYER: [b"L1.4", b"L2.4"]}
+    every = container.read_payloads(io.BytesIO(data), layout, 1)
+    assert every[container.LAYER] == [b"L1.%d" % p for p in range(6)]
+
+
+def test_shared_mask_serves_every_plane() -> None:
+    header = dataclasses.replace(STACK, mask_per_plane=False)
+    data = stack_file(header)
+    layout = container.read_layout(io.BytesIO(data))
+    assert container.read_payloads(io.BytesIO(data), layout, 1, plane=5)[container.MASK] == [b"M0"]
+
+
+def test_impossible_stacks_are_refused() -> None:
+    for planes in ((0,), (1 << 9, 1 << 8), (1, 1, 1, 1, 1)):
+        raw = dataclasses.replace(STACK, planes=planes).pack()
+        with pytest.raises(CorruptFileError):
+            container.read_layout(io.BytesIO(container.SIGNATURE + container.chunk(container.HEADER, raw)))

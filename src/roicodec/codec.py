@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,8 +34,8 @@ DEFAULT_QUALITIES = (75, 90, 100)
 DEFAULT_TILE = 1024
 
 
-def _as_array(image: ImageLike) -> np.ndarray:
-    """``HxWxC`` uint8 with C 1 or 3, or a one-line error that says how to get there."""
+def _as_stack(image: ImageLike, rgb: bool | None) -> np.ndarray:
+    """``(...lead, H, W, C)`` uint8 with C 1 or 3, or a one-line error that says how to get there."""
     if not isinstance(image, np.ndarray):
         mode = image.mode
         if mode in ("1", "P"):
@@ -42,61 +43,88 @@ def _as_array(image: ImageLike) -> np.ndarray:
         elif mode not in ("L", "RGB"):
             hint = "drop the alpha channel with .convert('RGB')" if "A" in mode else "convert it to 8-bit 'L' or 'RGB'"
             raise UnsupportedImageError(f"images of mode {mode!r} are not supported: {hint}")
+        rgb = image.mode == "RGB"
         image = np.asarray(image)
     if image.dtype != np.uint8:
         raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: scale to uint8 first")
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.ndim != 3 or image.shape[2] not in (1, 3):
+    if rgb is None:
+        if image.ndim >= 3 and image.shape[-1] == 4:
+            shape = "x".join(map(str, image.shape))
+            raise UnsupportedImageError(f"image of shape {shape} looks like RGBA: drop the alpha channel "
+                                        "(image[..., :3]), or pass rgb=False if it is a gray stack")
+        rgb = image.ndim >= 3 and image.shape[-1] == 3
+    if rgb and (image.ndim < 3 or image.shape[-1] != 3):
         shape = "x".join(map(str, image.shape))
-        raise UnsupportedImageError(f"image of shape {shape} is not supported: pass HxW (gray) or HxWx3 (RGB)")
-    if min(image.shape[:2]) == 0 or max(image.shape[:2]) > container.MAX_SIDE:
-        raise UnsupportedImageError(f"image of {image.shape[1]}x{image.shape[0]} pixels is not supported: "
+        raise UnsupportedImageError(f"image of shape {shape} is not RGB: its last axis must have 3 channels")
+    stack = image if rgb else image[..., None]
+    if stack.ndim < 3 or stack.ndim > 3 + container.MAX_LEAD_AXES:
+        shape = "x".join(map(str, image.shape))
+        raise UnsupportedImageError(f"image of shape {shape} is not supported: pass (..., Y, X) gray or (..., Y, X, 3) "
+                                    f"RGB with at most {container.MAX_LEAD_AXES} leading axes")
+    h, w = stack.shape[-3:-1]
+    if min(h, w) == 0 or max(h, w) > container.MAX_SIDE:
+        raise UnsupportedImageError(f"image of {w}x{h} pixels is not supported: "
                                     f"each side must be 1 to {container.MAX_SIDE} pixels")
-    return image
+    planes = math.prod(stack.shape[:-3])
+    if not 0 < planes <= container.MAX_PLANES:
+        raise UnsupportedImageError(f"a stack of {planes} planes is not supported: 1 to {container.MAX_PLANES}")
+    return stack
 
 
-def _as_mask(mask: ImageLike | None, shape: tuple[int, int]) -> np.ndarray:
+def _as_masks(mask: ImageLike | None, stack: np.ndarray) -> np.ndarray:
+    """``(M, H, W)`` bool: one mask for every plane (M = 1) or one per plane."""
+    lead, (h, w) = stack.shape[:-3], stack.shape[-3:-1]
     if mask is None:
-        return np.ones(shape, bool)
+        return np.ones((1, h, w), bool)
     arr = np.asarray(mask)
-    if arr.ndim == 3:
-        arr = arr.any(axis=2)
-    if arr.shape != shape:
-        raise RoiError(f"mask is {arr.shape[1]}x{arr.shape[0]} but the image is {shape[1]}x{shape[0]}: "
-                       "pass a mask of the image's size")
-    arr = arr != 0
-    if not arr.any():
+    if arr.ndim == len(lead) + 3 and arr.shape[-1] in (3, 4):
+        arr = arr.any(axis=-1)  # an RGB(A) picture of a mask
+    if arr.shape not in ((h, w), (*lead, h, w)):
+        per_plane = f" or {'x'.join(map(str, (*lead, h, w)))}" if lead else ""
+        raise RoiError(f"mask is {'x'.join(map(str, arr.shape[::-1][:2]))} but the image is {w}x{h}: "
+                       f"pass a mask of shape {h}x{w}{per_plane}")
+    masks = (arr != 0).reshape(-1, h, w)
+    if not masks.any():
         raise RoiError("mask selects no pixel: mark the ROI with non-zero values, or pass no mask for the whole image")
-    return arr
+    return masks
 
 
 def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike | None = None, *,
            qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
-           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None) -> bytes:
+           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None) -> bytes:
     """Code ``image`` with its ROI and return the ``.roi`` bytes; also write them atomically to ``path`` if given.
 
     Args:
-        image: ``HxW`` or ``HxWx3`` uint8 array, or a PIL image of mode L or RGB (1 and P are converted).
-        mask: ROI where non-zero, same height and width; ``None`` makes the whole image the ROI.
+        image: uint8 array ``(Y, X)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four leading axes
+            (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1 and P are
+            converted).
+        mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes;
+            ``None`` makes the whole image the ROI. A plane's mask may be empty, the whole mask may not.
         qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
         metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
+        rgb: whether the last axis holds RGB channels; by default it does when it has length 3.
     """
-    arr = _as_array(image)
-    roi = _as_mask(mask, arr.shape[:2])
+    stack = _as_stack(image, rgb)
+    masks = _as_masks(mask, stack)
     qualities = tuple(int(q) for q in qualities)
     if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
         raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     identity = registry.info(model)
-    header = container.Header(arr.shape[1], arr.shape[0], "L" if arr.shape[2] == 1 else "RGB", qualities,
-                              identity.name, identity.hash, tile)
-    base_data, recon = base.encode(arr, identity.name, tile)
-    layers = ladder.encode(arr, recon, roi, qualities) if qualities else []
-    data = container.pack(header, base_data, roimask.pack(roi), layers, _pack_meta(metadata))
+    h, w, c = stack.shape[-3:]
+    header = container.Header(w, h, "L" if c == 1 else "RGB", qualities, identity.name, identity.hash, tile,
+                              planes=stack.shape[:-3], mask_per_plane=len(masks) > 1)
+    planes = stack.reshape(-1, h, w, c)
+    bases, layers = [], [[] for _ in qualities]
+    for p, plane in enumerate(planes):
+        base_data, recon = base.encode(plane, identity.name, tile)
+        bases.append(base_data)
+        for k, payload in enumerate(ladder.encode(plane, recon, masks[p % len(masks)], qualities)):
+            layers[k].append(payload)
+    data = container.pack(header, bases, [roimask.pack(m) for m in masks], layers, _pack_meta(metadata))
     if path is not None:
         write_bytes(path, data)
     return data
@@ -205,15 +233,44 @@ class RoiFile:
         return [LevelInfo(k, None if k == 0 else self.qualities[k - 1], n, n * 8 / pixels)
                 for k, n in enumerate(self.layout.level_ends)]
 
+    @property
+    def planes(self) -> tuple[int, ...]:
+        """Leading axes of a stack (e.g. ``(Z,)`` or ``(T, Z)``); ``()`` for a single image."""
+        return self.header.planes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of a decoded level: ``(...planes, Y, X)`` for gray, ``(...planes, Y, X, 3)`` for RGB."""
+        return (*self.planes, self.header.height, self.header.width) + ((3,) if self.mode == "RGB" else ())
+
+    def _plane_index(self, plane: int | Sequence[int]) -> int:
+        count = self.header.plane_count
+        try:
+            index = int(np.ravel_multi_index(tuple(plane), self.planes)) if not isinstance(plane, int) else plane
+        except (TypeError, ValueError):
+            index = -1
+        if not 0 <= index < count:
+            raise RoiError(f"plane {plane} is not in this file: it holds {count} plane(s), shape {self.planes}")
+        return index
+
     @cached_property
     def mask(self) -> np.ndarray:
-        """The ROI as an ``HxW`` boolean array (all true for a base-only file)."""
+        """The ROI, boolean: ``(Y, X)`` when one mask serves every plane, ``(...planes, Y, X)`` when each has its own;
+        all true for a base-only file."""
+        hw = (self.header.height, self.header.width)
+        if not self.header.mask_per_plane:
+            return self.plane_mask(0)
+        return np.stack([self.plane_mask(p) for p in range(self.header.plane_count)]).reshape(*self.planes, *hw)
+
+    def plane_mask(self, plane: int | Sequence[int]) -> np.ndarray:
+        """The ``(Y, X)`` ROI of one plane."""
+        index = self._plane_index(plane)
         if not self.qualities or self.levels < 2:
             if self.qualities:
                 raise TruncatedFileError("file ends before its mask: fetch the whole file again")
             return np.ones((self.header.height, self.header.width), bool)
         _check_pixels(self.header)
-        payloads = container.read_payloads(self._fp, self.layout, 1)
+        payloads = container.read_payloads(self._fp, self.layout, 1, index)
         return roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
 
     @property
@@ -221,40 +278,67 @@ class RoiFile:
         """Whether :meth:`preview` can run: the file's base model ships a preview head (checked without torch)."""
         return registry.has_preview(self.header.model_name)
 
-    def preview(self) -> np.ndarray:
-        """The base layer at 1/4 of the image's size (rounded up), from the model's small preview head.
+    def preview(self, plane: int | Sequence[int] = 0) -> np.ndarray:
+        """One plane's base layer at 1/4 of its size (rounded up), from the model's small preview head.
 
         Far cheaper than :meth:`decode`: meant for thumbnails, where the enhancement layers would not show.
         """
         _check_pixels(self.header)
-        data = container.read_payloads(self._fp, self.layout, 0)[container.BASE][0]
+        data = container.read_payloads(self._fp, self.layout, 0, self._plane_index(plane))[container.BASE][0]
         img = base.preview(data, self.header)
         return img[..., 0] if img.shape[2] == 1 else img
 
-    def decode(self, level: int | None = None) -> np.ndarray:
-        """Pixels of ``level`` (default: the highest in the file): ``HxW`` for L, ``HxWx3`` for RGB, uint8."""
-        for img in self._levels(level):
-            pass
-        return img
+    def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray:
+        """Pixels of ``level`` (default: the highest in the file), uint8, of shape :attr:`shape`; with ``plane`` (a
+        flat index or an index per leading axis), of that plane only."""
+        level = self._level(level)
+        if plane is not None or self.header.plane_count == 1:
+            for img in self._plane_levels(level, self._plane_index(plane or 0)):
+                pass
+            return self._squeeze(img)
+        out = np.empty((self.header.plane_count, *self._plane_shape), np.uint8)
+        for p in range(self.header.plane_count):
+            for img in self._plane_levels(level, p):
+                pass
+            out[p] = img
+        return out.reshape(self.shape)
 
-    def decode_all(self, level: int | None = None) -> list[np.ndarray]:
-        """Every level from the base up to ``level`` (default: the highest), each its own array."""
-        return [img.copy() for img in self._levels(level)]
+    def decode_all(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> list[np.ndarray]:
+        """Every level from the base up to ``level`` (default: the highest), each its own array, as :meth:`decode`
+        gives them."""
+        level = self._level(level)
+        planes = [self._plane_index(plane)] if plane is not None else range(self.header.plane_count)
+        out = np.empty((level + 1, len(planes), *self._plane_shape), np.uint8)
+        for i, p in enumerate(planes):
+            for k, img in enumerate(self._plane_levels(level, p)):
+                out[k, i] = img
+        shape = self.shape[len(self.planes):] if plane is not None else self.shape
+        return [o.reshape(shape) for o in out]
 
-    def _levels(self, level: int | None) -> Iterator[np.ndarray]:
-        """Yield the base, then each level up to ``level``; the same buffer, refined in place."""
+    @property
+    def _plane_shape(self) -> tuple[int, int, int]:
+        return self.header.height, self.header.width, 3 if self.mode == "RGB" else 1
+
+    def _level(self, level: int | None) -> int:
         level = self.levels - 1 if level is None else level
         if level < 0:
             raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
+        return level
+
+    @staticmethod
+    def _squeeze(img: np.ndarray) -> np.ndarray:
+        return img[..., 0] if img.shape[2] == 1 else img
+
+    def _plane_levels(self, level: int, plane: int) -> Iterator[np.ndarray]:
+        """Yield one plane's base, then each level up to ``level``: the same ``(Y, X, C)`` buffer, refined in place."""
         _check_pixels(self.header)
-        payloads = container.read_payloads(self._fp, self.layout, level)
+        payloads = container.read_payloads(self._fp, self.layout, level, plane)
         img = base.decode(payloads[container.BASE][0], self.header)
-        view = img[..., 0] if img.shape[2] == 1 else img
-        yield view
+        yield img
         if level:
             roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
             for _ in ladder.decode(img, roi, payloads[container.LAYER][:level]):
-                yield view
+                yield img
 
 
 def _check_pixels(header: container.Header) -> None:
@@ -279,10 +363,12 @@ def redescribe(source: Source, metadata: Mapping[str, Any] | None) -> bytes:
     with RoiFile(source) as f:
         layout = f.layout
         payloads = container.read_payloads(f._fp, layout, layout.levels_available - 1)
-    layers = payloads[container.LAYER]
+    count = layout.header.plane_count
+    flat = payloads[container.LAYER]
+    layers = [flat[i:i + count] for i in range(0, len(flat), count)]
     header = replace(layout.header, qualities=layout.header.qualities[:len(layers)])
-    mask = payloads[container.MASK][0] if layers else b""
-    return container.pack(header, payloads[container.BASE][0], mask, layers, _pack_meta(metadata))
+    masks = payloads[container.MASK] if layers else []
+    return container.pack(header, payloads[container.BASE], masks, layers, _pack_meta(metadata))
 
 
 def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open
@@ -290,7 +376,7 @@ def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open
     return RoiFile(source)
 
 
-def decode(source: Source, level: int | None = None) -> np.ndarray:
-    """Decode ``level`` (default: the highest complete one) of a ``.roi`` file to a uint8 array."""
+def decode(source: Source, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray:
+    """Decode ``level`` (default: the highest complete one) of a ``.roi`` file, or of one plane of a stack."""
     with RoiFile(source) as f:
-        return f.decode(level)
+        return f.decode(level, plane)

@@ -6,6 +6,7 @@ modules that make them (``base``, ``mask``, ``ladder``).
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ MIN_TILE = 64
 """Smallest base-layer tile: smaller tiles would spend most of their time on the halo around them."""
 MAX_SIDE = 1 << 20
 """Largest width or height a header may declare; sizes beyond it are refused before anything is allocated."""
+MAX_PLANES = 1 << 16
+"""Most planes a stack may hold (the product of its leading axes)."""
+MAX_LEAD_AXES = 4
 
 _CHUNK_HEAD = struct.Struct(">I4s")
 _HEADER_FIXED = struct.Struct(">BBIIBH")  # major, minor, width, height, channels, tile / 16
@@ -43,17 +47,31 @@ class Header:
     model_hash: bytes
     tile: int
     version: tuple[int, int] = VERSION
+    planes: tuple[int, ...] = ()
+    """Leading axes of a stack (e.g. Z, T or C before Y, X); empty for a single image."""
+    mask_per_plane: bool = False
+    """Whether each plane has its own mask (else one mask serves every plane)."""
 
     @property
     def levels(self) -> int:
         """Number of decodable levels when complete: the base plus one per enhancement layer."""
         return 1 + len(self.qualities)
 
+    @property
+    def plane_count(self) -> int:
+        return math.prod(self.planes)
+
+    @property
+    def mask_count(self) -> int:
+        return self.plane_count if self.mask_per_plane else 1
+
     def pack(self) -> bytes:
         name = self.model_name.encode("ascii")
         return (_HEADER_FIXED.pack(*self.version, self.width, self.height, len(self.mode), self.tile // 16)
                 + bytes([len(name)]) + name + self.model_hash
-                + bytes([len(self.qualities), *self.qualities]))
+                + bytes([len(self.qualities), *self.qualities])
+                + bytes([len(self.planes)]) + b"".join(struct.pack(">I", n) for n in self.planes)
+                + bytes([int(self.mask_per_plane)]))
 
     @classmethod
     def unpack(cls, data: bytes) -> "Header":
@@ -69,15 +87,20 @@ class Header:
             pos += 8
             qualities = tuple(data[pos + 1:pos + 1 + data[pos]])
             complete = len(model_hash) == 8 and len(qualities) == data[pos]
+            pos += 1 + data[pos]
+            lead = data[pos]
+            planes = struct.unpack_from(f">{lead}I", data, pos + 1) if lead <= MAX_LEAD_AXES else (0,)
+            flags = data[pos + 1 + 4 * lead]
         except (IndexError, struct.error, UnicodeDecodeError):
             complete = False
         if not complete:
             raise CorruptFileError("header chunk is malformed: the file is damaged")
         if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 >= MIN_TILE // 16
-                and len(qualities) <= MAX_LAYERS and all(1 <= q <= 100 for q in qualities)):
-            raise CorruptFileError("header declares an impossible size, mode or ladder: the file is damaged")
+                and len(qualities) <= MAX_LAYERS and all(1 <= q <= 100 for q in qualities)
+                and all(n > 0 for n in planes) and math.prod(planes) <= MAX_PLANES and flags in (0, 1)):
+            raise CorruptFileError("header declares an impossible size, mode, stack or ladder: the file is damaged")
         return cls(width, height, "L" if channels == 1 else "RGB", qualities, name, model_hash, tile16 * 16,
-                   (major, minor))
+                   (major, minor), tuple(planes), bool(flags))
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,15 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Role:
+    """What a known chunk holds: its type, the plane it belongs to and, for layers, which layer (1..n)."""
+
+    type: bytes
+    plane: int
+    layer: int = 0
+
+
+@dataclass(frozen=True)
 class Layout:
     """A file's header and the complete chunks that follow it, found by reading chunk heads only."""
 
@@ -100,6 +132,8 @@ class Layout:
     chunks: list[Chunk]
     level_ends: list[int] = field(default_factory=list)
     """``level_ends[k]`` is the number of bytes from the file's start that level ``k`` needs."""
+    roles: dict[int, Role] = field(default_factory=dict)
+    """Role of each known chunk, by its index in ``chunks``."""
 
     @property
     def levels_available(self) -> int:
@@ -110,19 +144,22 @@ def chunk(type_: bytes, data: bytes) -> bytes:
     return _CHUNK_HEAD.pack(len(data), type_) + data + struct.pack(">I", zlib.crc32(type_ + data))
 
 
-def pack(header: Header, base: bytes, mask: bytes, layers: list[bytes], meta: bytes = b"") -> bytes:
-    """Serialise a file in progressive order: header, metadata (if any), base, mask, layer 1..n."""
-    if len(layers) != len(header.qualities):
-        raise ValueError(f"header lists {len(header.qualities)} layers but {len(layers)} were given")
+def pack(header: Header, bases: list[bytes], masks: list[bytes], layers: list[list[bytes]], meta: bytes = b"") -> bytes:
+    """Serialise a file in progressive order: header, metadata (if any), every plane's base, the mask(s), then layer
+    1 of every plane, layer 2 of every plane, and so on. ``layers[k][p]`` is layer k+1 of plane p."""
+    if len(layers) != len(header.qualities) or any(len(layer) != header.plane_count for layer in layers):
+        raise ValueError("layers do not match the header's ladder and planes")
+    if len(bases) != header.plane_count or (layers and len(masks) != header.mask_count):
+        raise ValueError("bases or masks do not match the header's planes")
     if len(meta) > MAX_META:
         raise ValueError(f"metadata of {len(meta)} bytes exceeds the format's {MAX_META}: keep it to a description")
     parts = [SIGNATURE, chunk(HEADER, header.pack())]
     if meta:
         parts.append(chunk(META, meta))
-    parts.append(chunk(BASE, base))
+    parts.extend(chunk(BASE, b) for b in bases)
     if layers:
-        parts.append(chunk(MASK, mask))
-        parts.extend(chunk(LAYER, layer) for layer in layers)
+        parts.extend(chunk(MASK, m) for m in masks)
+        parts.extend(chunk(LAYER, payload) for layer in layers for payload in layer)
     return b"".join(parts)
 
 
@@ -161,23 +198,36 @@ def read_layout(fp: BinaryIO) -> Layout:
         chunks.append(Chunk(type_, pos + _CHUNK_HEAD.size, length))
         pos = chunks[-1].end
         fp.seek(pos)
-    return Layout(header, chunks, _level_ends(header, chunks))
+    return Layout(header, chunks, *_level_ends(header, chunks))
 
 
-def _level_ends(header: Header, chunks: list[Chunk]) -> list[int]:
-    """Match known chunks to levels, enforcing progressive order; unknown chunk types are skipped."""
-    expected = [BASE] + ([MASK] + [LAYER] * len(header.qualities) if header.qualities else [])
+def _expected(header: Header) -> list[Role]:
+    """The known chunks of a complete file, in order."""
+    planes = range(header.plane_count)
+    roles = [Role(BASE, p) for p in planes]
+    if header.qualities:
+        roles += [Role(MASK, p) for p in range(header.mask_count)]
+        roles += [Role(LAYER, p, k) for k in range(1, len(header.qualities) + 1) for p in planes]
+    return roles
+
+
+def _level_ends(header: Header, chunks: list[Chunk]) -> tuple[list[int], dict[int, Role]]:
+    """Match known chunks to their roles, enforcing progressive order; unknown chunk types are skipped."""
+    expected = _expected(header)
     ends: list[int] = []
+    roles: dict[int, Role] = {}
     seen = 0
-    for c in chunks:
+    last_plane = header.plane_count - 1
+    for i, c in enumerate(chunks):
         if c.type not in (BASE, MASK, LAYER):
             continue
-        if seen == len(expected) or c.type != expected[seen]:
+        if seen == len(expected) or c.type != expected[seen].type:
             raise CorruptFileError(f"chunk {c.type!r} out of order at byte {c.offset - 8}: the file is damaged")
+        role = roles[i] = expected[seen]
         seen += 1
-        if c.type != MASK:
-            ends.append(c.end)
-    return ends
+        if role.type != MASK and role.plane == last_plane:
+            ends.append(c.end)  # the last plane's chunk completes a level
+    return ends, roles
 
 
 def read_meta(fp: BinaryIO, layout: Layout) -> bytes:
@@ -194,22 +244,30 @@ def read_meta(fp: BinaryIO, layout: Layout) -> bytes:
     return b""
 
 
-def read_payloads(fp: BinaryIO, layout: Layout, level: int) -> dict[bytes, list[bytes]]:
-    """Read and CRC-check every chunk that ``level`` needs (unknown ones too) and return known payloads by type."""
+def read_payloads(fp: BinaryIO, layout: Layout, level: int, plane: int | None = None) -> dict[bytes, list[bytes]]:
+    """Read and CRC-check the chunks that ``level`` needs and return known payloads by type, in file order.
+
+    With ``plane``, only that plane's chunks (and its mask) are read. Unknown chunks are always checked: a damaged
+    type byte can make a known chunk look unknown.
+    """
     if not 0 <= level < layout.levels_available:
         raise TruncatedFileError(
             f"level {level} is not in this file (it holds levels 0..{layout.levels_available - 1}; "
             "it may be truncated): ask for a lower level")
+    mask_plane = plane if plane is None or layout.header.mask_per_plane else 0
     out: dict[bytes, list[bytes]] = {BASE: [], MASK: [], LAYER: []}
-    for c in layout.chunks:
+    for i, c in enumerate(layout.chunks):
         if c.end > layout.level_ends[level]:
             break
+        role = layout.roles.get(i)
+        if plane is not None and role is not None and role.plane != (mask_plane if role.type == MASK else plane):
+            continue
         fp.seek(c.offset - 4)
         type_ = fp.read(4)
         data = _read_exact(fp, c.length)
         if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(type_ + data):
             raise CorruptFileError(f"chunk {c.type.decode('latin-1')!r} at byte {c.offset - 8} fails its CRC-32: "
                                    "the file is damaged")
-        if c.type in out:
+        if role is not None:
             out[c.type].append(data)
     return out

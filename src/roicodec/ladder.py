@@ -1,6 +1,7 @@
 """The ROI's enhancement layers: each JPEG codes what the base and the layers before it left, inside the ROI.
 
-A layer holds the signed residual ``r`` over the ROI's bounding box, mapped to 8 bits as
+A layer holds the signed residual ``r`` over the ROI's bounding box (a plane of a stack without ROI has the one-byte
+layer ``00``), mapped to 8 bits as
 ``clip(round(r / step) + 128, 0, 255)`` with ``step`` 1 when every ``|r| <= 127`` and 2 otherwise (the step is the
 payload's first byte, the JPEG follows). Pixels outside the ROI are coded as 128 (zero) and ignored on decoding, so
 every level equals the base outside the ROI. Layers at quality 90 and above keep full-resolution chroma (4:4:4),
@@ -53,8 +54,14 @@ def _add(recon: np.ndarray, coded: np.ndarray, step: int, roi: np.ndarray) -> No
         np.copyto(recon[s], total, where=roi[s, :, None])
 
 
+EMPTY = b"\x00"
+"""The layer of a plane without ROI: nothing to add."""
+
+
 def encode(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: Sequence[int]) -> list[bytes]:
     """Code the layers of ``original`` (``HxWxC`` uint8) over ``base``; ``base`` becomes the top level in place."""
+    if not mask.any():
+        return [EMPTY] * len(qualities)
     ys, xs = bounding_box(mask)
     orig, recon, roi = original[ys, xs], base[ys, xs], mask[ys, xs]
     strips = [slice(y, y + _STRIP) for y in range(0, orig.shape[0], _STRIP)]
@@ -79,6 +86,12 @@ def encode(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: 
 
 def decode(base: np.ndarray, mask: np.ndarray, layers: Sequence[bytes]) -> Iterator[np.ndarray]:
     """Apply ``layers`` to ``base`` (in place) and yield the image after each one."""
+    if not mask.any():
+        for payload in layers:
+            if payload != EMPTY:
+                raise CorruptFileError("enhancement layer of a plane without ROI is not empty: the file is damaged")
+            yield base
+        return
     ys, xs = bounding_box(mask)
     recon, roi = base[ys, xs], mask[ys, xs]
     for payload in layers:

@@ -24,6 +24,8 @@ def bounding_box(mask: np.ndarray) -> Box:
 
 
 def pack(mask: np.ndarray) -> bytes:
+    if not mask.any():
+        return _BOX.pack(0, 0, 0, 0)  # a plane of a stack may hold no ROI
     ys, xs = bounding_box(mask)
     box = _BOX.pack(xs.start, ys.start, xs.stop, ys.stop)
     inside = mask[ys, xs]
@@ -38,9 +40,11 @@ def unpack(data: bytes, height: int, width: int) -> np.ndarray:
         x0, y0, x1, y1 = _BOX.unpack_from(data)
     except struct.error:
         raise CorruptFileError("mask chunk is too short: the file is damaged") from None
+    mask = np.zeros((height, width), bool)
+    if (x0, y0, x1, y1) == (0, 0, 0, 0) and len(data) == _BOX.size:
+        return mask
     if not (x0 < x1 <= width and y0 < y1 <= height):
         raise CorruptFileError("mask box lies outside the image: the file is damaged")
-    mask = np.zeros((height, width), bool)
     if len(data) == _BOX.size:
         mask[y0:y1, x0:x1] = True
         return mask

@@ -1,7 +1,9 @@
 """Pillow image plugin for ``.roi``: ``Image.open`` reads the header only; ``load()`` decodes the current level.
 
 Frames are levels: frame 0 is the base layer, frame k adds enhancement layers 1..k inside the ROI. A file opens on
-its highest complete level, so programs that never call ``seek`` get the best image in the file.
+its highest complete level, so programs that never call ``seek`` get the best image in the file. A stack of planes
+(``info["planes"]`` gives its leading axes) has ``levels`` frames per plane, plane after plane: frame
+``plane * levels + level``, with ``plane`` the flat (row-major) index over the leading axes.
 
 ``draft()`` (and so ``thumbnail()``) asking for a quarter of the size or less switches to the base layer's preview
 at 1/4 size, which skips the full decoder and every enhancement layer: their detail does not survive such a
@@ -39,9 +41,11 @@ class RoiImageFile(ImageFile.ImageFile):
         self._roi = codec.RoiFile(self.fp)
         self._size = self._roi.size
         self._mode = self._roi.mode
-        self.n_frames = self._roi.levels
+        self._levels = self._roi.levels
+        self.n_frames = self._levels * self._roi.header.plane_count
         self.is_animated = False
         self.info.update(
+            planes=self._roi.planes,
             qualities=self._roi.qualities,
             model=self._roi.model,
             levels=[asdict(level) for level in self._roi.level_info],
@@ -50,16 +54,17 @@ class RoiImageFile(ImageFile.ImageFile):
         self._fp = self.fp
         self._frame = -1
         self._full_size = self._size
-        self.seek(self.n_frames - 1)
+        self.seek(self._levels - 1)
 
     def seek(self, frame: int) -> None:
-        """Choose the level that ``load()`` decodes: 0 is the base, ``n_frames - 1`` the highest in the file."""
+        """Choose what ``load()`` decodes: frame ``plane * levels + level``; level 0 is the base."""
         if not self._seek_check(frame):
             return
         self._frame = frame
         self.fp = self._fp
         self._size = self._full_size
-        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, frame))]
+        plane, level = divmod(frame, self._levels)
+        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, plane, level))]
 
     def tell(self) -> int:
         return self._frame
@@ -72,7 +77,8 @@ class RoiImageFile(ImageFile.ImageFile):
             return None
         width, height = self.size
         self._size = (-(-width // PREVIEW_SCALE), -(-height // PREVIEW_SCALE))
-        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, None))]
+        plane = self._frame // self._levels
+        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, plane, None))]
         return self.mode, (0, 0, width / PREVIEW_SCALE, height / PREVIEW_SCALE)
 
 
@@ -80,8 +86,8 @@ class _RoiDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
-        roi, level = self.args
-        pixels = roi.preview() if level is None else roi.decode(level)
+        roi, plane, level = self.args
+        pixels = roi.preview(plane) if level is None else roi.decode(level, plane)
         self.set_as_raw(pixels.tobytes())
         return -1, 0
 

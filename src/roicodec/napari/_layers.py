@@ -8,6 +8,7 @@ also keeps the file's own bytes, so that saving it unchanged writes the same fil
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -29,14 +30,53 @@ def digest(pixels: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(pixels).tobytes(), digest_size=16).hexdigest()
 
 
+class _LazyLevels:
+    """The levels of a stack as an array-like that decodes a (level, plane) only when dask asks for it."""
+
+    def __init__(self, data: bytes, f: roicodec.RoiFile) -> None:
+        self.data = data
+        self.planes = f.planes
+        self.shape = (f.levels, *f.shape)
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        # dask asks chunk by chunk (a chunk is one level of one plane), or with integers once it fuses a selection:
+        # decode each (level, plane) the key covers, then apply the rest of the key to the image axes.
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        lead = len(self.planes) + 1
+        ranges = [range(self.shape[i])[k] if isinstance(k, slice) else [range(self.shape[i])[k]]
+                  for i, k in enumerate(key[:lead])]
+        with roicodec.open(self.data) as f:
+            blocks = np.stack([f.decode(index[0], index[1:])[key[lead:]] for index in itertools.product(*ranges)])
+        out = blocks.reshape(*(len(r) for r in ranges), *blocks.shape[1:])
+        squeeze = tuple(i for i, k in enumerate(key[:lead]) if not isinstance(k, slice))
+        return out.squeeze(axis=squeeze) if squeeze else out
+
+
+def _lazy(data: bytes, f: roicodec.RoiFile) -> Any:
+    import dask.array as da
+
+    levels = _LazyLevels(data, f)
+    chunks = (1,) * (len(f.planes) + 1) + levels.shape[len(f.planes) + 1:]
+    return da.from_array(levels, chunks=chunks, asarray=False, meta=np.empty((0,) * levels.ndim, np.uint8))
+
+
 def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> list[LayerData]:
     """Image layer (level axis first) and ROI labels layer of the ``.roi`` file ``data``.
 
-    The layer's name comes from ``name``, else the file's description, else ``default_name``; its scale and
-    translation from the description.
+    A stack keeps its leading axes after the level axis and decodes lazily, a plane and level at a time, as napari
+    shows them. The layer's name comes from ``name``, else the file's description, else ``default_name``; its scale
+    and translation from the description.
     """
     with roicodec.open(data) as f:
-        levels = np.stack(f.decode_all())
+        if f.planes:
+            levels = _lazy(data, f)
+            fingerprint = {"dask_name": levels.name}
+        else:
+            levels = np.stack(f.decode_all())
+            fingerprint = {"digest": digest(levels[-1])}
         # A file cut before its mask still shows its base; only the mask is unknown then.
         mask = None if f.qualities and f.levels < 2 else f.mask
         description = f.metadata
@@ -45,20 +85,25 @@ def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> li
             "levels_in_header": f.header.levels,
             "qualities": list(f.qualities),
             "model": {"name": f.model[0], "hash": f.model[1]},
+            "planes": list(f.planes),
             "file": data,
-            "digest": digest(levels[-1]),
+            **fingerprint,
         }
+        lead = len(f.planes)
     name = name or _text(description.get("name")) or default_name
     scale = _pair(description.get("scale"), 1.0, positive=True)
     translate = _pair(description.get("translate"), 0.0)
+    lead_labels = ("plane",) if lead == 1 else tuple(f"plane{i}" for i in range(lead))
+    rgb = levels.ndim == lead + 4
     layers: list[LayerData] = [(levels, {
-        "name": name, "rgb": levels.ndim == 4, "scale": (1.0, *scale), "translate": (0.0, *translate),
-        "axis_labels": (LEVEL_AXIS, "y", "x"), "contrast_limits": (0, 255), "metadata": {KEY: info},
+        "name": name, "rgb": rgb, "scale": (1.0,) * (lead + 1) + scale, "translate": (0.0,) * (lead + 1) + translate,
+        "axis_labels": (LEVEL_AXIS, *lead_labels, "y", "x"), "contrast_limits": (0, 255), "metadata": {KEY: info},
     }, "image")]
     if mask is not None:
+        mask_lead = mask.ndim - 2
         layers.append((mask.astype(np.uint8), {
-            "name": f"{name} ROI", "scale": scale, "translate": translate, "axis_labels": ("y", "x"),
-            "opacity": 0.4,
+            "name": f"{name} ROI", "scale": (1.0,) * mask_lead + scale, "translate": (0.0,) * mask_lead + translate,
+            "axis_labels": (*lead_labels[:mask_lead], "y", "x"), "opacity": 0.4,
         }, "labels"))
     return layers
 
@@ -70,7 +115,7 @@ def describe(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def image_pixels(data: Any, meta: Mapping[str, Any]) -> np.ndarray:
-    """The 8-bit ``HxW`` or ``HxWx3`` image that coding a layer starts from.
+    """The 8-bit image (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB) that coding a layer starts from.
 
     A layer read from a ``.roi`` gives its top level. Other dtypes map through the layer's contrast limits to
     0..255: what the viewer shows is what gets coded.
@@ -78,14 +123,14 @@ def image_pixels(data: Any, meta: Mapping[str, Any]) -> np.ndarray:
     name = meta.get("name", "image")
     if meta.get("multiscale"):
         data = data[0]
-    arr = np.asarray(data)
     rgb = bool(meta.get("rgb"))
+    if KEY in meta.get("metadata", {}):
+        data = data[-1]  # the level axis comes first
+    arr = np.asarray(data)
     plane = 3 if rgb else 2
-    if KEY in meta.get("metadata", {}) and arr.ndim == plane + 1:
-        arr = arr[-1]
-    if arr.ndim != plane:
-        raise RoiError(f"layer {name!r} has shape {arr.shape}: roicodec codes one 2D image (gray or RGB); "
-                       "take a single plane first")
+    if arr.ndim < plane:
+        raise RoiError(f"layer {name!r} has shape {arr.shape}: roicodec codes 2D images (gray or RGB) and stacks "
+                       "of them")
     if rgb and arr.shape[-1] != 3:
         hint = "drop the alpha channel" if arr.shape[-1] == 4 else "keep three channels"
         raise RoiError(f"layer {name!r} has {arr.shape[-1]} colour channels: roicodec codes RGB; {hint}")

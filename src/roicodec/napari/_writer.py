@@ -31,19 +31,38 @@ def write_roi(path: str, layer_data: list[LayerData]) -> list[str]:
 
 def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> bytes:
     """The ``.roi`` bytes of an image layer's data and state, with ``labels`` (non-zero = ROI) if given."""
-    pixels = image_pixels(data, meta)
     source = meta.get("metadata", {}).get(KEY)
-    mask = labels_mask(labels, pixels.shape[:2]) if labels is not None else None
     description = describe(meta)
     if source is None:
-        return roicodec.encode(pixels, mask, metadata=description)
+        pixels = image_pixels(data, meta)
+        return roicodec.encode(pixels, _mask(labels, pixels, meta), metadata=description, rgb=bool(meta.get("rgb")))
     with roicodec.open(source["file"]) as f:
         file_mask = None if f.qualities and f.levels < 2 else f.mask
-        unchanged = digest(pixels) == source["digest"] and (
-            mask is None or (file_mask is not None and np.array_equal(mask, file_mask)))
-        if unchanged:
-            return roicodec.redescribe(source["file"], {**f.metadata, **description})
-        if mask is None:
-            mask = file_mask
+        stack_shape, file_meta = f.shape, f.metadata
+    if "dask_name" in source:  # a lazy stack: unchanged while it is the very array the reader made
+        same_pixels = getattr(data, "name", None) == source["dask_name"]
+        pixels = None
+    else:
+        pixels = image_pixels(data, meta)
+        same_pixels = digest(pixels) == source["digest"]
+    if labels is None:
+        mask = file_mask
+    else:
+        mask = _mask(labels, np.empty(stack_shape, np.uint8) if pixels is None else pixels, meta)
+    if same_pixels and (labels is None or (file_mask is not None and np.array_equal(mask, file_mask))):
+        return roicodec.redescribe(source["file"], {**file_meta, **description})
+    pixels = image_pixels(data, meta) if pixels is None else pixels
     return roicodec.encode(pixels, mask, qualities=source["qualities"], model=source["model"]["name"],
-                           metadata=description)
+                           metadata=description, rgb=bool(meta.get("rgb")))
+
+
+def _mask(labels: Any | None, pixels: np.ndarray, meta: dict[str, Any]) -> np.ndarray | None:
+    """The ROI from ``labels``: one ``(Y, X)`` mask for every plane, or one per plane of a stack."""
+    if labels is None:
+        return None
+    yx = pixels.shape[-3:-1] if meta.get("rgb") else pixels.shape[-2:]
+    lead = pixels.shape[:len(pixels.shape) - (3 if meta.get("rgb") else 2)]
+    arr = np.asarray(labels)
+    if lead and arr.shape == (*lead, *yx):
+        return arr != 0
+    return labels_mask(arr, yx)
