@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 import roicodec
+from roicodec.bench.data import centre_crop
 from roicodec.metrics import bpp, psnr
 from roicodec.models import registry
 
@@ -32,13 +33,6 @@ JPEG_QUALITIES = (*range(1, 31), 40, 50, 60, 75, 90)
 JPEG_SETTINGS = {"jpeg-default": {}, "jpeg-optimize": {"optimize": True}}
 CROP = (192, 256)  # height, width, as in the paper
 SIZES = ("full", f"{CROP[0]}x{CROP[1]}")
-
-
-def centre_crop(rgb: np.ndarray) -> np.ndarray:
-    """192 high x 256 wide from the centre, whatever the image's orientation, so every crop has the same shape."""
-    h, w = rgb.shape[:2]
-    top, left = (h - CROP[0]) // 2, (w - CROP[1]) // 2
-    return rgb[top:top + CROP[0], left:left + CROP[1]]
 
 
 def jpeg(rgb: np.ndarray, quality: int, options: dict) -> tuple[int, np.ndarray]:
@@ -52,7 +46,7 @@ def measure(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
         full = np.asarray(Image.open(path).convert("RGB"))
-        for size, rgb in zip(SIZES, (full, centre_crop(full))):
+        for size, rgb in zip(SIZES, (full, centre_crop(full, CROP))):
             h, w = rgb.shape[:2]
 
             def row(codec: str, quality: int | None, nbytes: int, decoded: np.ndarray) -> dict:

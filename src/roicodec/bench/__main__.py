@@ -1,0 +1,3 @@
+from roicodec.bench import main
+
+raise SystemExit(main())

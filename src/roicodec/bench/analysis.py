@@ -1,0 +1,139 @@
+"""From the sweep's rows to what the page shows: mean curves, the JPEG base matched to roicodec's, per-level bpp
+ratios in the paper's form, and BD-rates.
+
+Means are over images, per operating point (metrics per image first, DESIGN.md 4); ratios are ratios of mean bpp;
+BD-rates run on the mean curves, as CompressAI's evaluation does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from roicodec import metrics
+
+METRICS = ("psnr", "roi_psnr", "ssim", "roi_ssim")
+TIMES = ("encode_s", "decode_s")
+ROI = "roicodec"
+SCALABLE = "scalable-jpeg"
+JPEG = "jpeg"
+WHOLE_IMAGE = ("jpeg2000", "jpeg", "webp", "avif")
+FULL_OVERLAP = 0.75
+"""Below this share of common quality range the bjontegaard package warns; the page flags such BD-rates."""
+
+Point = dict[str, Any]
+
+
+def means(rows: Sequence[dict[str, Any]]) -> dict[str, list[Point]]:
+    """Per size, one point per (codec, setting, level): mean bpp, metrics and times over the images."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r["size"], r["codec"], r["setting"], r["level"]].append(r)
+    out: dict[str, list[Point]] = defaultdict(list)
+    for (size, codec, setting, level), group in groups.items():
+        point = {"codec": codec, "setting": setting, "level": level, "images": len(group),
+                 "bpp": float(np.mean([r["bpp"] for r in group]))}
+        for key in METRICS + TIMES:
+            # null is an exact reconstruction (infinite PSNR): it cannot enter a mean in dB
+            values = [r[key] for r in group if r[key] is not None]
+            point[key] = float(np.mean(values)) if values else None
+        out[size].append(point)
+    for points in out.values():
+        points.sort(key=lambda p: (p["codec"], p["setting"] if p["setting"] is not None else -1,
+                                   p["level"] if p["level"] is not None else -1))
+    return dict(out)
+
+
+def curve(points: Sequence[Point], codec: str, setting: Any = None) -> list[Point]:
+    """A codec's points in rate order: roicodec's levels, scalable JPEG's levels over one base quality
+    (``setting``), or a whole-image codec's sweep."""
+    picked = [p for p in points if p["codec"] == codec and (setting is None or p["setting"] == setting)]
+    return sorted(picked, key=lambda p: p["bpp"])
+
+
+def base_qualities(points: Sequence[Point]) -> list[int]:
+    return sorted({p["setting"] for p in points if p["codec"] == SCALABLE})
+
+
+def matched_quality(points: Sequence[Point]) -> dict[str, Any]:
+    """The JPEG base quality whose mean PSNR is nearest roicodec's base layer's."""
+    target = curve(points, ROI)[0]["psnr"]
+    bases = [curve(points, SCALABLE, q)[0] for q in base_qualities(points)]
+    best = min(bases, key=lambda p: abs(p["psnr"] - target))
+    return {"base_quality": best["setting"], "jpeg_psnr": best["psnr"], "roicodec_psnr": target}
+
+
+def level_ratios(points: Sequence[Point], quality: int) -> list[float]:
+    """Scalable JPEG bpp / roicodec bpp at each level, with the JPEG base at ``quality``."""
+    ours = curve(points, ROI)
+    theirs = curve(points, SCALABLE, quality)
+    return [t["bpp"] / o["bpp"] for o, t in zip(ours, theirs)]
+
+
+def paper_base_quality(points: Sequence[Point], paper_base_ratio: float) -> dict[str, Any]:
+    """The JPEG base quality at which the base-layer ratio equals the paper's, interpolated between swept qualities
+    in log ratio; or the largest ratio the sweep reaches when none does."""
+    qs = base_qualities(points)
+    ratios = [level_ratios(points, q)[0] for q in qs]
+    for (q0, r0), (q1, r1) in zip(zip(qs, ratios), zip(qs[1:], ratios[1:])):
+        if min(r0, r1) <= paper_base_ratio <= max(r0, r1) and r0 != r1:
+            t = (math.log(paper_base_ratio) - math.log(r0)) / (math.log(r1) - math.log(r0))
+            return {"quality": q0 + t * (q1 - q0), "between": [q0, q1]}
+    top = int(np.argmax(ratios))
+    return {"quality": None, "max_ratio": ratios[top], "at_quality": qs[top]}
+
+
+def paper_fit_quality(points: Sequence[Point], paper: dict[int, float]) -> dict[str, Any]:
+    """The swept JPEG base quality whose ratios at levels 1-3 come nearest the paper's (least squares in log)."""
+    best = None
+    for q in base_qualities(points):
+        ratios = level_ratios(points, q)
+        err = math.sqrt(np.mean([math.log(ratios[k] / paper[k]) ** 2 for k in (1, 2, 3)]))
+        if best is None or err < best["rms_log_error"]:
+            best = {"quality": q, "rms_log_error": err, "ratios": ratios}
+    return best
+
+
+def bd(anchor: Sequence[Point], test: Sequence[Point], metric: str) -> dict[str, Any]:
+    """BD-rate of ``test`` against ``anchor`` on one metric, with the share of quality range the curves share."""
+    a = metrics.monotone([p["bpp"] for p in anchor], [p[metric] if p[metric] is not None else math.nan
+                                                      for p in anchor])
+    t = metrics.monotone([p["bpp"] for p in test], [p[metric] if p[metric] is not None else math.nan for p in test])
+    overlap = metrics.quality_overlap(a[1], t[1]) if len(a[1]) and len(t[1]) else 0.0
+    value = metrics.bd_rate(a[0], a[1], t[0], t[1])
+    return {"bd_rate": None if math.isnan(value) else value, "overlap": overlap,
+            "anchor_points": len(a[0]), "test_points": len(t[0])}
+
+
+def bd_rates(points: Sequence[Point], matched: int) -> dict[str, Any]:
+    """roicodec against every other curve; whole-image codecs against JPEG (the published anchors' form)."""
+    anchors = {SCALABLE: curve(points, SCALABLE, matched)}
+    anchors.update({c: curve(points, c) for c in WHOLE_IMAGE if curve(points, c)})
+    ours = curve(points, ROI)
+    roicodec = {m: {name: bd(anchor, ours, m) for name, anchor in anchors.items()} for m in METRICS}
+    jpeg = curve(points, JPEG)
+    peers = {m: {c: bd(jpeg, anchors[c], m) for c in WHOLE_IMAGE if c in anchors and c != JPEG} for m in METRICS}
+    return {"roicodec": roicodec, "vs_jpeg": peers}
+
+
+def summarise(rows: Sequence[dict[str, Any]], paper: dict[int, float]) -> dict[str, Any]:
+    """Everything the page reports, per size, computed from the rows alone."""
+    out: dict[str, Any] = {}
+    for size, points in means(rows).items():
+        match = matched_quality(points)
+        q = match["base_quality"]
+        out[size] = {
+            "points": points,
+            "roi_fraction": float(np.mean([r["roi_fraction"] for r in rows if r["size"] == size])),
+            "match": match,
+            "ratios": {"matched": level_ratios(points, q),
+                       "by_base_quality": {str(b): level_ratios(points, b) for b in base_qualities(points)},
+                       "paper_base_quality": paper_base_quality(points, paper[0]),
+                       "paper_fit_quality": paper_fit_quality(points, paper)},
+            "bd": bd_rates(points, q),
+        }
+    return out

@@ -1,0 +1,70 @@
+"""From rows to the page's numbers, on rows made up so that the answers are known."""
+
+import pytest
+
+from roicodec.bench import analysis
+
+PAPER = {0: 61.4, 1: 3.3, 2: 3.6, 3: 5.4}
+LEVEL_BPP = [0.1, 0.4, 1.0, 3.0]
+LEVEL_ROI_PSNR = [22.0, 30.0, 37.0, 50.0]
+
+
+def row(codec, setting, level, bpp, roi_psnr, image="a", psnr=None):
+    q = psnr if psnr is not None else roi_psnr - 1
+    return {"size": "full", "image": image, "codec": codec, "setting": setting, "level": level, "bpp": bpp,
+            "psnr": q, "roi_psnr": roi_psnr, "ssim": q / 100, "roi_ssim": roi_psnr / 100, "roi_fraction": 0.25,
+            "encode_s": 0.1, "decode_s": 0.01}
+
+
+def made_up_rows():
+    rows = []
+    for image, shift in (("a", -0.5), ("b", 0.5)):  # two images whose means are the curves above
+        for k, (b, p) in enumerate(zip(LEVEL_BPP, LEVEL_ROI_PSNR)):
+            rows.append(row("roicodec", None, k, b, p + shift, image))
+            # Scalable JPEG: base q10 costs 2x at the base PSNR; q50 costs 5x at higher PSNR; layers cost the same.
+            rows.append(row("scalable-jpeg", 10, k, b * 2, p + shift + 0.2, image))
+            rows.append(row("scalable-jpeg", 50, k, b * 5, p + shift + 6, image))
+        for j, (b, p) in enumerate(zip([0.05, 0.2, 0.8, 3.2, 12.8], [20.0, 26.0, 32.0, 40.0, 52.0])):
+            rows.append(row("jpeg2000", b, None, b, p + shift, image))
+            rows.append(row("jpeg", j, None, 2 * b, p + shift, image))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return analysis.summarise(made_up_rows(), PAPER)["full"]
+
+
+def test_means_average_over_images(summary) -> None:
+    ours = analysis.curve(summary["points"], "roicodec")
+    assert [p["roi_psnr"] for p in ours] == pytest.approx(LEVEL_ROI_PSNR)
+    assert [p["images"] for p in ours] == [2, 2, 2, 2]
+
+
+def test_match_picks_the_base_quality_nearest_in_psnr(summary) -> None:
+    assert summary["match"]["base_quality"] == 10
+
+
+def test_level_ratios_in_the_papers_form(summary) -> None:
+    assert summary["ratios"]["matched"] == pytest.approx([2, 2, 2, 2])
+    assert summary["ratios"]["by_base_quality"]["50"] == pytest.approx([5, 5, 5, 5])
+
+
+def test_paper_base_ratio_out_of_reach_is_said(summary) -> None:
+    implied = summary["ratios"]["paper_base_quality"]
+    assert implied["quality"] is None and implied["max_ratio"] == pytest.approx(5) and implied["at_quality"] == 50
+
+
+def test_paper_base_quality_interpolates_in_log_ratio() -> None:
+    points = analysis.means(made_up_rows())["full"]
+    implied = analysis.paper_base_quality(points, (2 * 5) ** 0.5)  # halfway between 2x and 5x in log
+    assert implied["quality"] == pytest.approx(30) and implied["between"] == [10, 50]
+
+
+def test_bd_rates_against_known_shifts(summary) -> None:
+    bd = summary["bd"]
+    # Against the matched scalable JPEG (2x the bytes at 0.2 dB more) roicodec saves close to half the rate.
+    assert bd["roicodec"]["roi_psnr"]["scalable-jpeg"]["bd_rate"] == pytest.approx(-50, abs=3)
+    # JPEG is JPEG 2000 at twice the rate: JPEG 2000 saves exactly half against it.
+    assert bd["vs_jpeg"]["psnr"]["jpeg2000"]["bd_rate"] == pytest.approx(-50)
+    assert bd["vs_jpeg"]["psnr"]["jpeg2000"]["overlap"] == 1.0

@@ -1,0 +1,74 @@
+"""The codec adapters: every operating point decodes from its own bytes; the baseline pays roicodec's framing."""
+
+import io
+
+import numpy as np
+import pytest
+
+import roicodec
+from roicodec import container
+from roicodec.bench import codecs
+from roicodec.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def coded(small) -> dict:
+    image, mask = small
+    out = {}
+    for codec in codecs.default_codecs():
+        streams = codec.encode(image, mask, codec.jobs[len(codec.jobs) // 2])  # mid-sweep: neither extreme
+        out[codec.name] = (codec, streams)
+    return out
+
+
+def test_every_codec_round_trips(small, coded) -> None:
+    image, mask = small
+    for name, (codec, streams) in coded.items():
+        assert streams, name
+        scores = []
+        for stream in streams:
+            decoded = codec.decode(stream)
+            assert decoded.shape == image.shape and decoded.dtype == np.uint8, name
+            scores.append(psnr(image, decoded, mask))  # the ROI: what every codec here refines
+        assert max(scores) > 30, (name, scores)
+
+
+def test_roicodec_levels_are_the_files_level_prefixes(small, coded) -> None:
+    image, mask = small
+    _, streams = coded["roicodec"]
+    data = roicodec.encode(image, mask)
+    assert [len(s.data) for s in streams] == [info.bytes for info in roicodec.open(data).level_info]
+    assert [s.level for s in streams] == [0, 1, 2, 3]
+    assert streams[-1].data == data
+
+
+def _framing(data: bytes) -> int:
+    """Bytes of a ``.roi`` level-0 prefix that are not the base layer's payload."""
+    fp = io.BytesIO(data)
+    base = container.read_payloads(fp, container.read_layout(fp), 0)[container.BASE][0]
+    return len(data) - len(base)
+
+
+def test_scalable_jpeg_pays_the_same_framing_as_roicodec(coded) -> None:
+    (_, ours), (_, theirs) = coded["roicodec"], coded["scalable-jpeg"]
+    assert _framing(ours[0].data) == _framing(theirs[0].data)
+    # Above the base both add the mask and layers in the same chunks.
+    assert [s.level for s in theirs] == [0, 1, 2, 3]
+
+
+def test_scalable_jpeg_refines_only_the_roi(small, coded) -> None:
+    image, mask = small
+    codec, streams = coded["scalable-jpeg"]
+    levels = [codec.decode(s) for s in streams]
+    base_jpeg = levels[0]
+    for level in levels[1:]:
+        assert np.array_equal(level[~mask], base_jpeg[~mask])
+    scores = [psnr(image, level, mask) for level in levels]
+    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+
+
+def test_whole_image_codecs_sweep_their_qualities(small) -> None:
+    image, mask = small
+    jpeg = codecs.jpeg()
+    sizes = [len(jpeg.encode(image, mask, q)[0].data) for q in jpeg.jobs]
+    assert sizes == sorted(sizes)
