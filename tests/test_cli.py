@@ -96,3 +96,24 @@ def test_truncated_file_decodes_its_highest_level_and_says_so(files, small_file,
     assert main(["decode", str(files / "part.roi"), "-o", str(files / "part.png")]) == 0
     assert "level 1 of 0..1; the file is truncated, 4 levels" in capsys.readouterr().out
     assert np.array_equal(np.asarray(Image.open(files / "part.png")), small_levels[1])
+
+
+def test_encode_many_and_resume(files, capsys) -> None:
+    (files / "batch").mkdir()
+    for i in range(3):
+        Image.open(files / "img.png").rotate(90 * i).save(files / "batch" / f"{i}.png")
+    argv = ["encode-many", str(files / "batch"), "-o", str(files / "out"), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    assert "3 encoded, 0 already done, 0 failed" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 encoded, 3 already done, 0 failed" in capsys.readouterr().out
+    (files / "batch" / "bad.png").write_bytes(b"not an image")
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "1 failed" in captured.out and "bad.png" in captured.err
+
+
+def test_bench_is_handed_its_arguments(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--help"])
+    assert exc.value.code == 0 and "--data" in capsys.readouterr().out

@@ -30,6 +30,8 @@ class Task:
     mask: Path | None = None
     qualities: tuple[int, ...] = (75, 90, 100)
     model: str | None = None
+    segment: tuple[str | None, tuple[str, ...] | None, str | None] | None = None
+    """``(model, classes, checkpoint)`` of ``roicodec.segment.segment_roi`` for an automatic ROI, or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,15 @@ def _image_suffixes() -> set[str]:
 
 
 def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
-         qualities: Sequence[int] = (75, 90, 100), model: str | None = None) -> list[Task]:
+         qualities: Sequence[int] = (75, 90, 100), model: str | None = None,
+         segment: tuple[str | None, tuple[str, ...] | None, str | None] | None = None) -> list[Task]:
     """One task per image under ``input_dir`` (recursively), mirrored under ``output_dir`` with suffix ``.roi``.
 
     A mask, when ``mask_dir`` is given, is the file there with the image's relative path and stem (any image suffix);
-    an image without one is coded whole.
+    an image without one is coded whole. ``segment`` asks for an automatic ROI instead (see :class:`Task`).
     """
+    if mask_dir is not None and segment is not None:
+        raise RoiError("give either a mask folder or an automatic ROI, not both")
     if not input_dir.is_dir():
         raise RoiError(f"{input_dir} is not a folder: pass the folder that holds the images")
     suffixes = _image_suffixes()
@@ -77,7 +82,7 @@ def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
             found = sorted(m for m in (mask_dir / rel.parent).glob(f"{glob_escape(rel.stem)}.*")
                            if m.suffix.lower() in suffixes)
             mask = found[0] if found else None
-        tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(qualities), model))
+        tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(qualities), model, segment))
     return tasks
 
 
@@ -129,6 +134,10 @@ def encode_one(task: Task) -> Outcome:
         if task.mask is not None:
             with Image.open(task.mask) as m:
                 mask = np.asarray(m)
+        elif task.segment is not None:
+            from roicodec.segment import segment_roi
+
+            mask, _ = segment_roi(np.asarray(image.convert("RGB")), *task.segment)
         task.output.parent.mkdir(parents=True, exist_ok=True)
         data = roicodec.encode(image, mask, task.output, qualities=task.qualities, model=task.model,
                                metadata={"name": task.source.stem, SOURCE_KEY: source_hash})

@@ -35,9 +35,42 @@ def _read_image(path: Path) -> Image.Image:
     return im
 
 
+def _classes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
+def _auto_roi(image: Image.Image, args: argparse.Namespace) -> np.ndarray:
+    # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
+    from roicodec.segment import segment_roi
+
+    # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
+    codec._as_stack(image, None)
+    mask, seg = segment_roi(np.asarray(image.convert("RGB")), *_segment_options(args))
+    if not mask.any():
+        found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
+        raise RoiError(f"automatic ROI found none of the ROI classes in {args.image.name} (found: {', '.join(found)}): "
+                       "name others with --roi-classes, or pass --mask")
+    print(f"automatic ROI: {mask.mean():.1%} of the image")
+    return mask
+
+
+def _segment_options(args: argparse.Namespace) -> tuple[str | None, tuple[str, ...] | None, str | None] | None:
+    """``segment_roi``'s model, classes and checkpoint from ``--roi auto`` and its options; ``None`` without it."""
+    if args.roi != "auto":
+        if args.roi_model or args.roi_classes or args.roi_checkpoint:
+            raise RoiError("--roi-model, --roi-checkpoint and --roi-classes go with --roi auto")
+        return None
+    return args.roi_model, args.roi_classes or None, args.roi_checkpoint
+
+
 def _encode(args: argparse.Namespace) -> None:
     image = _read_image(args.image)
-    mask = np.asarray(_read_image(args.mask)) if args.mask else None
+    if args.roi == "auto" and args.mask:
+        raise RoiError("give either --mask or --roi auto, not both")
+    if _segment_options(args) is not None:
+        mask = _auto_roi(image, args)
+    else:
+        mask = np.asarray(_read_image(args.mask)) if args.mask else None
     out = args.output or args.image.with_suffix(".roi")
     data = codec.encode(image, mask, out, qualities=args.qualities, model=args.model, tile=args.tile)
     print(f"wrote {out}: {image.width}x{image.height}, {len(args.qualities) + 1} levels, {len(data)} bytes")
@@ -94,6 +127,32 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"wrote {args.output / 'astronaut.roi'}")
 
 
+def _encode_many(args: argparse.Namespace) -> int:
+    from roicodec import batch
+
+    if args.workers is not None and args.scheduler:
+        raise RoiError("give either --workers (a local cluster) or --scheduler (a running one), not both")
+    tasks = batch.plan(args.input, args.output, mask_dir=args.mask_dir, qualities=args.qualities, model=args.model,
+                       segment=_segment_options(args))
+    if not tasks:
+        raise RoiError(f"no images under {args.input}: give the folder that holds them")
+    report = batch.encode_many(tasks, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet)
+    print(f"{report.count('encoded')} encoded, {report.count('skipped')} already done, "
+          f"{report.count('failed')} failed, into {args.output}")
+    for outcome in report.failures:
+        print(f"failed: {outcome.task.source}: {outcome.message}", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def _add_roi_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--roi", choices=("auto",), help="auto: the ROI from a segmentation model (needs the segment extra)")
+    p.add_argument("--roi-model", help="segmentation model for --roi auto: swin-pico-camvid (default, embedded), "
+                   "upernet-swin-t-ade20k, upernet-swin-s-ade20k, upernet-swin-b-ade20k, or a local mmseg config .py")
+    p.add_argument("--roi-checkpoint", help="weights for --roi-model (a path or URL); required for a local config")
+    p.add_argument("--roi-classes", type=_classes, help="comma-separated class names for --roi auto "
+                   "(default: the model's object classes, e.g. Car,Pedestrian,Bicyclist)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roicodec", description="Region-of-interest scalable image compression.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
     p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB)")
     p.add_argument("--mask", type=Path, help="image of the same size, non-zero = ROI (default: whole image)")
+    _add_roi_options(p)
     p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
                    help="JPEG quality per enhancement layer (default: 75,90,100)")
     p.add_argument("--model", help="base-layer model name (default: the package default)")
@@ -119,6 +179,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_info)
 
+    p = sub.add_parser("encode-many", help="encode every image under a folder on Dask (resumable)")
+    p.add_argument("input", type=Path, help="folder of images (searched recursively)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="folder for the .roi files (same layout)")
+    p.add_argument("--mask-dir", type=Path, help="folder of masks with the images' relative paths and stems")
+    _add_roi_options(p)
+    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
+                   help="JPEG quality per enhancement layer (default: 75,90,100)")
+    p.add_argument("--model", help="base-layer model name (default: the package default)")
+    p.add_argument("--workers", type=int, help="worker processes of a local cluster (default: one per CPU)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_encode_many)
+
+    # Listed for --help only: main() hands `bench` and everything after it to roicodec.bench, which parses its own.
+    sub.add_parser("bench", help="rate-distortion benchmark against JPEG, JPEG 2000, AVIF, WebP (bench --help)",
+                   add_help=False)
+
     p = sub.add_parser("demo", help="encode the bundled sample with its ROI and print each level's figures")
     p.add_argument("-o", "--output", type=Path, help="also write the .roi into this folder")
     p.set_defaults(run=_demo)
@@ -126,13 +203,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from roicodec.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         print(f"roicodec: error: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":
