@@ -27,6 +27,12 @@ def main() -> None:
         "base_only.roi": roicodec.encode(rgb[:17, :23], qualities=()),
         "meta.roi": roicodec.encode(gray[:16, :16], metadata={"name": "seed", "scale": [1.0, 0.5]}),
     }
+    big = np.clip(np.linspace(0, 255, 130)[None, :, None] + rng.normal(0, 20, (80, 130, 3)), 0, 255).astype(np.uint8)
+    big_mask = np.zeros((80, 130), bool)
+    big_mask[10:70, 40:120] = True
+    seeds["tiled.roi"] = roicodec.encode(big, big_mask, qualities=(60, 95), tile=64)
+    seeds["stack.roi"] = roicodec.encode(np.stack([gray[:16, :24], gray[16:, 24:]]),
+                                         np.stack([mask[:16, :24], np.zeros((16, 24), bool)]), qualities=(80,))
     seeds["truncated.roi"] = seeds["rgb_ladder.roi"][:-100]
     OUT.mkdir(exist_ok=True)
     for name, data in seeds.items():

@@ -187,3 +187,27 @@ def test_redescribe_keeps_every_coded_byte(small_file) -> None:
     with roicodec.open(partial) as f:
         assert f.levels == f.header.levels == 2 and f.metadata == {}
         assert np.array_equal(f.decode(), roicodec.decode(small_file, 1))
+
+
+def test_layers_follow_the_tile_grid(astronaut) -> None:
+    """With small tiles, an ROI across many tiles (and tiles without ROI) refines exactly as with one tile."""
+    image = astronaut[100:260, 120:296]
+    yy, xx = np.mgrid[:160, :176]
+    mask = ((xx - 80) / 60.0) ** 2 + ((yy - 70) / 50.0) ** 2 <= 1
+    with roicodec.open(roicodec.encode(image, mask, tile=64)) as f:
+        assert f.header.tile == 64
+        levels = f.decode_all()
+    scores = [psnr(image, level, mask) for level in levels]
+    assert all(a < b for a, b in zip(scores, scores[1:])) and scores[-1] >= 45
+    for level in levels[1:]:
+        assert np.array_equal(level[~mask], levels[0][~mask])
+
+
+def test_tile_table_damage_is_refused() -> None:
+    from roicodec import ladder
+
+    table = ladder.pack_tiles([b"", b"\x01abc", b""])
+    assert ladder.unpack_tiles(table, 3) == [b"", b"\x01abc", b""]
+    for bad, count in [(table, 2), (table, 4), (table[:-1], 3), (table + b"x", 3)]:
+        with pytest.raises(CorruptFileError):
+            ladder.unpack_tiles(bad, count)

@@ -1,10 +1,12 @@
-"""The semantic base layer: the whole image through the shared autoencoder, whatever its mode.
+"""The semantic base layer: the latent of the whole image, coded once, and the base image synthesised tile by tile.
 
 Grayscale goes through the RGB model as three equal channels and comes back as ITU-R 601 luma, the same conversion
 Pillow's ``convert("L")`` makes.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -18,19 +20,33 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)[..., None]
 
 
-def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, np.ndarray]:
-    """Code ``image`` (``HxWxC`` uint8, C 1 or 3); return the payload and the base image the decoder will rebuild."""
+class BaseLayer:
+    """A decoded latent that yields the base image one tile at a time (``HxWxC`` pieces, C as the image)."""
+
+    def __init__(self, model: Any, latent: np.ndarray, height: int, width: int, tile: int, gray: bool) -> None:
+        self._model, self._latent, self._gray = model, latent, gray
+        self.tiles = model.tiles(height, width, tile)
+        """Each tile's (pixel rows, pixel cols, ...), row-major; the enhancement layers use the same grid."""
+
+    def tile(self, index: int) -> np.ndarray:
+        """The base image over tile ``index``, a new ``(rows, cols, C)`` uint8 array."""
+        rgb = self._model.synthesise_tile(self._latent, self.tiles[index])
+        return _luma(rgb) if self._gray else np.array(rgb)
+
+
+def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, BaseLayer]:
+    """Code ``image`` (``HxWxC`` uint8, C 1 or 3); return the payload and the base the decoder will rebuild."""
     model = registry.load(model_name)
-    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
-    data, base = model.encode(rgb, tile)
-    return data, _luma(base) if image.shape[2] == 1 else base
+    latent = model.analyse(image, tile)
+    h, w, c = image.shape
+    return model.coder.encode(latent), BaseLayer(model, latent, h, w, tile, c == 1)
 
 
-def decode(data: bytes, header: Header) -> np.ndarray:
-    """Rebuild the ``HxWxC`` uint8 base image from its payload."""
+def decode(data: bytes, header: Header) -> BaseLayer:
+    """The base layer of a payload, ready to synthesise."""
     model = registry.load(header.model_name, header.model_hash)
-    base = model.decode(data, header.height, header.width, header.tile)
-    return _luma(base) if header.mode == "L" else base
+    latent = model.coder.decode(data, model.latent_shape(header.height, header.width))
+    return BaseLayer(model, latent, header.height, header.width, header.tile, header.mode == "L")
 
 
 def preview(data: bytes, header: Header) -> np.ndarray:

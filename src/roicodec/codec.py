@@ -10,7 +10,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -120,10 +120,18 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
     planes = stack.reshape(-1, h, w, c)
     bases, layers = [], [[] for _ in qualities]
     for p, plane in enumerate(planes):
-        base_data, recon = base.encode(plane, identity.name, tile)
+        base_data, base_layer = base.encode(plane, identity.name, tile)
         bases.append(base_data)
-        for k, payload in enumerate(ladder.encode(plane, recon, masks[p % len(masks)], qualities)):
-            layers[k].append(payload)
+        if qualities:
+            roi = masks[p % len(masks)]
+            tiles: list[list[bytes]] = [[] for _ in qualities]
+            # One tile at a time: the base never exists whole, so memory stays bounded on huge planes.
+            for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+                payloads = ladder.encode_tile(plane[ys, xs], base_layer.tile(i), roi[ys, xs], qualities)
+                for k, payload in enumerate(payloads):
+                    tiles[k].append(payload)
+            for k, layer_tiles in enumerate(tiles):
+                layers[k].append(ladder.pack_tiles(layer_tiles))
     data = container.pack(header, bases, [roimask.pack(m) for m in masks], layers, _pack_meta(metadata))
     if path is not None:
         write_bytes(path, data)
@@ -292,16 +300,11 @@ class RoiFile:
         """Pixels of ``level`` (default: the highest in the file), uint8, of shape :attr:`shape`; with ``plane`` (a
         flat index or an index per leading axis), of that plane only."""
         level = self._level(level)
-        if plane is not None or self.header.plane_count == 1:
-            for img in self._plane_levels(level, self._plane_index(plane or 0)):
-                pass
-            return self._squeeze(img)
-        out = np.empty((self.header.plane_count, *self._plane_shape), np.uint8)
-        for p in range(self.header.plane_count):
-            for img in self._plane_levels(level, p):
-                pass
-            out[p] = img
-        return out.reshape(self.shape)
+        planes = [self._plane_index(plane)] if plane is not None else range(self.header.plane_count)
+        out = np.empty((len(planes), *self._plane_shape), np.uint8)
+        for i, p in enumerate(planes):
+            self._decode_plane(level, p, {level: out[i]})
+        return out.reshape(self.shape[len(self.planes):] if plane is not None else self.shape)
 
     def decode_all(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> list[np.ndarray]:
         """Every level from the base up to ``level`` (default: the highest), each its own array, as :meth:`decode`
@@ -310,8 +313,7 @@ class RoiFile:
         planes = [self._plane_index(plane)] if plane is not None else range(self.header.plane_count)
         out = np.empty((level + 1, len(planes), *self._plane_shape), np.uint8)
         for i, p in enumerate(planes):
-            for k, img in enumerate(self._plane_levels(level, p)):
-                out[k, i] = img
+            self._decode_plane(level, p, {k: out[k, i] for k in range(level + 1)})
         shape = self.shape[len(self.planes):] if plane is not None else self.shape
         return [o.reshape(shape) for o in out]
 
@@ -325,20 +327,22 @@ class RoiFile:
             raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
         return level
 
-    @staticmethod
-    def _squeeze(img: np.ndarray) -> np.ndarray:
-        return img[..., 0] if img.shape[2] == 1 else img
-
-    def _plane_levels(self, level: int, plane: int) -> Iterator[np.ndarray]:
-        """Yield one plane's base, then each level up to ``level``: the same ``(Y, X, C)`` buffer, refined in place."""
+    def _decode_plane(self, level: int, plane: int, targets: dict[int, np.ndarray]) -> None:
+        """Decode one plane up to ``level``, tile by tile, writing level k into ``targets[k]`` (``(Y, X, C)``)."""
         _check_pixels(self.header)
         payloads = container.read_payloads(self._fp, self.layout, level, plane)
-        img = base.decode(payloads[container.BASE][0], self.header)
-        yield img
-        if level:
-            roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
-            for _ in ladder.decode(img, roi, payloads[container.LAYER][:level]):
-                yield img
+        base_layer = base.decode(payloads[container.BASE][0], self.header)
+        count = len(base_layer.tiles)
+        layers = [ladder.unpack_tiles(layer, count) for layer in payloads[container.LAYER][:level]]
+        roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width) if level else None
+        for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+            img = base_layer.tile(i)
+            if 0 in targets:
+                targets[0][ys, xs] = img
+            if level:
+                for k, refined in enumerate(ladder.decode_tile(img, roi[ys, xs], [t[i] for t in layers]), 1):
+                    if k in targets:
+                        targets[k][ys, xs] = refined
 
 
 def _check_pixels(header: container.Header) -> None:

@@ -1,16 +1,19 @@
 """The ROI's enhancement layers: each JPEG codes what the base and the layers before it left, inside the ROI.
 
-A layer holds the signed residual ``r`` over the ROI's bounding box (a plane of a stack without ROI has the one-byte
-layer ``00``), mapped to 8 bits as
-``clip(round(r / step) + 128, 0, 255)`` with ``step`` 1 when every ``|r| <= 127`` and 2 otherwise (the step is the
-payload's first byte, the JPEG follows). Pixels outside the ROI are coded as 128 (zero) and ignored on decoding, so
-every level equals the base outside the ROI. Layers at quality 90 and above keep full-resolution chroma (4:4:4),
-which the top layer needs to reach high ROI-PSNR; lower ones use 4:2:0.
+Layers follow the base layer's tile grid, so that the codec refines the image one tile at a time and memory stays
+bounded whatever the image's size. A layer is a table of tiles (each a 32-bit length, then the tile's payload); a
+tile without ROI pixels has an empty payload. A tile's payload is the residual step (one byte) and a JPEG of the
+signed residual ``r`` over the bounding box of the tile's ROI pixels, mapped to 8 bits as
+``clip(round(r / step) + 128, 0, 255)``, with ``step`` 1 when every ``|r| <= 127`` and 2 otherwise. Pixels outside
+the ROI are coded as 128 (zero) and ignored on decoding, so every level equals the base outside the ROI. Layers at
+quality 90 and above keep full-resolution chroma (4:4:4), which the top layer needs to reach high ROI-PSNR; lower
+ones use 4:2:0.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -20,8 +23,7 @@ from roicodec.errors import CorruptFileError
 from roicodec.mask import bounding_box
 
 FULL_CHROMA_FROM = 90
-_STRIP = 256
-"""Rows handled at once when applying a layer, so that int16 temporaries stay small on gigapixel images."""
+_LENGTH = struct.Struct(">I")
 
 
 def _jpeg(plane: np.ndarray, quality: int) -> bytes:
@@ -46,56 +48,62 @@ def _unjpeg(data: bytes, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def _add(recon: np.ndarray, coded: np.ndarray, step: int, roi: np.ndarray) -> None:
-    """``recon += (coded - 128) * step`` inside ``roi``, clipped to 8 bits, in place and strip by strip."""
-    for y in range(0, recon.shape[0], _STRIP):
-        s = slice(y, y + _STRIP)
-        delta = (coded[s].astype(np.int16) - 128) * step
-        total = np.clip(recon[s] + delta, 0, 255).astype(np.uint8)
-        np.copyto(recon[s], total, where=roi[s, :, None])
+    """``recon += (coded - 128) * step`` inside ``roi``, clipped to 8 bits, in place."""
+    total = np.clip(recon + (coded.astype(np.int16) - 128) * step, 0, 255).astype(np.uint8)
+    np.copyto(recon, total, where=roi[..., None])
 
 
-EMPTY = b"\x00"
-"""The layer of a plane without ROI: nothing to add."""
-
-
-def encode(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: Sequence[int]) -> list[bytes]:
-    """Code the layers of ``original`` (``HxWxC`` uint8) over ``base``; ``base`` becomes the top level in place."""
+def encode_tile(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: Sequence[int]) -> list[bytes]:
+    """One tile's payload per layer (``HxWxC`` uint8 tiles); ``base`` becomes the tile's top level in place."""
     if not mask.any():
-        return [EMPTY] * len(qualities)
+        return [b""] * len(qualities)
     ys, xs = bounding_box(mask)
     orig, recon, roi = original[ys, xs], base[ys, xs], mask[ys, xs]
-    strips = [slice(y, y + _STRIP) for y in range(0, orig.shape[0], _STRIP)]
-
-    def residual(s: slice) -> np.ndarray:
-        r = orig[s].astype(np.int16) - recon[s]
-        r[~roi[s]] = 0
-        return r
-
-    layers = []
+    payloads = []
     for q in qualities:
-        step = 1 if max(int(np.abs(residual(s)).max()) for s in strips) <= 127 else 2
-        coded = np.empty(orig.shape, np.uint8)
-        for s in strips:
-            coded[s] = np.clip(np.round(residual(s) / step) + 128, 0, 255)
-        data = _jpeg(coded, q)
-        del coded  # gigapixel ROIs: free it before the decoded copy arrives
+        r = orig.astype(np.int16) - recon
+        r[~roi] = 0
+        step = 1 if int(np.abs(r).max()) <= 127 else 2
+        data = _jpeg(np.clip(np.round(r / step) + 128, 0, 255).astype(np.uint8), q)
         _add(recon, _unjpeg(data, orig.shape), step, roi)
-        layers.append(bytes([step]) + data)
-    return layers
+        payloads.append(bytes([step]) + data)
+    return payloads
 
 
-def decode(base: np.ndarray, mask: np.ndarray, layers: Sequence[bytes]) -> Iterator[np.ndarray]:
-    """Apply ``layers`` to ``base`` (in place) and yield the image after each one."""
-    if not mask.any():
-        for payload in layers:
-            if payload != EMPTY:
-                raise CorruptFileError("enhancement layer of a plane without ROI is not empty: the file is damaged")
-            yield base
-        return
-    ys, xs = bounding_box(mask)
-    recon, roi = base[ys, xs], mask[ys, xs]
-    for payload in layers:
-        if len(payload) < 2 or payload[0] not in (1, 2):
+def decode_tile(base: np.ndarray, mask: np.ndarray, payloads: Sequence[bytes]) -> Iterator[np.ndarray]:
+    """Apply one tile's ``payloads`` to ``base`` (in place) and yield the tile after each layer."""
+    roi_here = mask.any()
+    if roi_here:
+        ys, xs = bounding_box(mask)
+        recon, roi = base[ys, xs], mask[ys, xs]
+    for payload in payloads:
+        if not roi_here:
+            if payload:
+                raise CorruptFileError("enhancement layer codes a tile without ROI: the file is damaged")
+        elif len(payload) < 2 or payload[0] not in (1, 2):
             raise CorruptFileError("enhancement layer has no valid residual step: the file is damaged")
-        _add(recon, _unjpeg(payload[1:], recon.shape), payload[0], roi)
+        else:
+            _add(recon, _unjpeg(payload[1:], recon.shape), payload[0], roi)
         yield base
+
+
+def pack_tiles(payloads: Sequence[bytes]) -> bytes:
+    """A layer: its tiles' payloads, each after its length."""
+    return b"".join(_LENGTH.pack(len(p)) + p for p in payloads)
+
+
+def unpack_tiles(data: bytes, count: int) -> list[bytes]:
+    """The ``count`` tile payloads of a layer; lengths are checked against the data before anything is sliced."""
+    out, pos = [], 0
+    for _ in range(count):
+        if pos + _LENGTH.size > len(data):
+            raise CorruptFileError("enhancement layer ends inside its tile table: the file is damaged")
+        (length,) = _LENGTH.unpack_from(data, pos)
+        pos += _LENGTH.size
+        if pos + length > len(data):
+            raise CorruptFileError("enhancement layer tile runs past its chunk: the file is damaged")
+        out.append(data[pos:pos + length])
+        pos += length
+    if pos != len(data):
+        raise CorruptFileError("enhancement layer has bytes after its last tile: the file is damaged")
+    return out

@@ -92,7 +92,8 @@ class ScalableJpeg:
 
     The base is Pillow's JPEG with optimised Huffman tables, as the ladder's layers are; the file is framed by
     ``container.pack`` with the real mask and layers and a header of the same size as roicodec's (it names the same
-    model), so both sides pay the same overhead and only the base layer differs.
+    model), so both sides pay the same overhead and only the base layer differs. The layers cover the image as one
+    tile, as roicodec's do on images up to its 1024-pixel tile (all of Kodak).
     """
 
     base_qualities: tuple[int, ...] = SCALABLE_BASE_QUALITIES
@@ -106,15 +107,15 @@ class ScalableJpeg:
     @property
     def description(self) -> str:
         return (f"JPEG base layer (Pillow, `optimize=True`, 4:2:0) at qualities "
-                f"{', '.join(map(str, self.base_qualities))}, then `roicodec.ladder.encode` at qualities "
+                f"{', '.join(map(str, self.base_qualities))}, then `roicodec.ladder.encode_tile` at qualities "
                 f"{', '.join(map(str, self.qualities))} with the same mask, framed by `roicodec.container.pack`")
 
     def encode(self, rgb: np.ndarray, mask: np.ndarray, job: Any) -> list[Stream]:
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, "JPEG", quality=job, optimize=True)
         base_data = buf.getvalue()
-        recon = np.array(_rgb(base_data))  # ladder.encode refines it in place
-        layers = ladder.encode(rgb, recon, mask, self.qualities)
+        recon = np.array(_rgb(base_data))  # encode_tile refines it in place
+        layers = [ladder.pack_tiles([tile]) for tile in ladder.encode_tile(rgb, recon, mask, self.qualities)]
         identity = registry.info()
         header = container.Header(rgb.shape[1], rgb.shape[0], "RGB", self.qualities, identity.name, identity.hash,
                                   DEFAULT_TILE)
@@ -128,7 +129,8 @@ class ScalableJpeg:
         image = np.array(_rgb(payloads[container.BASE][0]))
         if stream.level:
             roi = roimask.unpack(payloads[container.MASK][0], layout.header.height, layout.header.width)
-            for _ in ladder.decode(image, roi, payloads[container.LAYER][:stream.level]):
+            tiles = [ladder.unpack_tiles(layer, 1)[0] for layer in payloads[container.LAYER][:stream.level]]
+            for _ in ladder.decode_tile(image, roi, tiles):
                 pass
         return image
 

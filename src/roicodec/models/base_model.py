@@ -2,7 +2,8 @@
 
 Tiles overlap by a halo wider than the transforms' receptive field and only their centres are kept, so tiling leaves
 no seams. Encoder and decoder walk the same tile grid (its size is in the file's header), so the decoder reproduces
-exactly the base that the encoder measured its residuals against.
+exactly the base that the encoder measured its residuals against, and the base never has to exist whole: the codec
+synthesises it a tile at a time and refines each tile with its enhancement layers.
 """
 
 from __future__ import annotations
@@ -53,25 +54,41 @@ class BaseModel:
         return -(-height // STRIDE), -(-width // STRIDE)
 
     @torch.inference_mode()
-    def encode(self, rgb: np.ndarray, tile: int) -> tuple[bytes, np.ndarray]:
-        """Code an ``HxWx3`` uint8 image; return the bytes and the base image that the decoder will produce."""
-        h, w = rgb.shape[:2]
+    def analyse(self, image: np.ndarray, tile: int) -> np.ndarray:
+        """The rounded latent of an ``HxWxC`` uint8 image (C 1 or 3; gray goes in as three equal channels)."""
+        h, w = image.shape[:2]
         lh, lw = self.latent_shape(h, w)
         latent = np.empty((self.net.latent_channels, lh, lw), np.int32)
         for ry, rx, oy, ox in _grid(lh, lw, tile // STRIDE):
-            # Pad each tile, not the image, so that a gigapixel image is never copied whole.
+            # Pad and widen each tile, not the image, so that a gigapixel image is never copied whole.
             y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
-            pix = rgb[y0:y1, x0:x1]
+            pix = image[y0:y1, x0:x1]
             pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
+            if pix.shape[2] == 1:
+                pix = np.repeat(pix, 3, axis=2)
             x = torch.from_numpy(np.ascontiguousarray(pix)).permute(2, 0, 1)[None].float().div_(255.0)
             y = torch.round(self.net.g_a(x))[0].numpy()
             latent[:, ry, rx] = y[:, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
-        data = self.coder.encode(latent)
-        return data, self._synthesise(latent, h, w, tile)
+        return latent
 
-    def decode(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray:
-        """Decode the bytes of :meth:`encode` back to the ``HxWx3`` uint8 base image."""
-        return self._synthesise(self.coder.decode(data, self.latent_shape(height, width)), height, width, tile)
+    @staticmethod
+    def tiles(height: int, width: int, tile: int) -> list[tuple[slice, slice, slice, slice, slice, slice]]:
+        """Each tile as (pixel rows, pixel cols, latent rows, latent cols, the same with halo), row-major."""
+        out = []
+        for ry, rx, oy, ox in _grid(*BaseModel.latent_shape(height, width), tile // STRIDE):
+            ys = slice(ry.start * STRIDE, min(ry.stop * STRIDE, height))
+            xs = slice(rx.start * STRIDE, min(rx.stop * STRIDE, width))
+            out.append((ys, xs, ry, rx, oy, ox))
+        return out
+
+    @torch.inference_mode()
+    def synthesise_tile(self, latent: np.ndarray, tile: tuple[slice, ...]) -> np.ndarray:
+        """The base image over one of :meth:`tiles`: ``(rows, cols, 3)`` uint8, the same on encoder and decoder."""
+        ys, xs, ry, rx, oy, ox = tile
+        y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
+        img = self.net.g_s(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+        py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE
+        return img[py:py + ys.stop - ys.start, px:px + xs.stop - xs.start]
 
     def preview(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray | None:
         """The base image at 1/``PREVIEW_SCALE`` of its size from the small preview head, or ``None`` without one."""
@@ -82,10 +99,9 @@ class BaseModel:
         return self._synthesise(latent, -(-height // s), -(-width // s), tile, self.preview_head, STRIDE // s)
 
     @torch.inference_mode()
-    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int, synthesis: torch.nn.Module | None = None,
-                    stride: int = STRIDE) -> np.ndarray:
-        """Run ``synthesis`` (default: the decoder) over the latent's tiles; each latent cell gives ``stride`` pixels."""
-        synthesis = synthesis or self.net.g_s
+    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int, synthesis: torch.nn.Module,
+                    stride: int) -> np.ndarray:
+        """Run ``synthesis`` over the latent's tiles into one image; each latent cell gives ``stride`` pixels."""
         out = np.empty((h, w, 3), np.uint8)
         for ry, rx, oy, ox in _grid(*latent.shape[1:], tile // STRIDE):
             y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
