@@ -117,3 +117,11 @@ def test_bench_is_handed_its_arguments(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--help"])
     assert exc.value.code == 0 and "--data" in capsys.readouterr().out
+
+
+def test_demo_with_the_automatic_roi(capsys) -> None:
+    assert main(["demo", "--roi", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "automatic ROI (embedded segmenter)" in out
+    rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"]

@@ -57,11 +57,7 @@ def test_mask_folder_is_read_at_full_size_and_cropped(tmp_path) -> None:
         list(data.items(data.image_paths(images), ["full"], data.roi_source("masks", masks)))
 
 
-def test_auto_roi_says_what_to_do_without_the_segmenter() -> None:
-    try:
-        from roicodec.segment import roi_mask  # noqa: F401
-    except ImportError:
-        with pytest.raises(RuntimeError, match="--masks DIR"):
-            data.roi_source("auto")
-    else:
-        assert data.roi_source("auto").name == "auto"
+def test_auto_roi_uses_the_embedded_segmenter(astronaut) -> None:
+    source = data.roi_source("auto")
+    mask = source.find(None, astronaut[:240, :320])
+    assert source.name == "auto" and mask.shape == (240, 320) and mask.dtype == bool

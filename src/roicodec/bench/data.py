@@ -87,13 +87,10 @@ def masks_from(folder: Path) -> RoiFunction:
 
 
 def segmenter() -> RoiFunction:
-    """The segmenter's ROI, when ``roicodec.segment`` offers ``roi_mask(rgb) -> HxW bool``; a clear error if not."""
-    try:
-        from roicodec.segment import roi_mask  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise RuntimeError(f"--roi auto needs the segmenter (roicodec.segment.roi_mask), which is not available "
-                           f"here ({exc}): pass --masks DIR or --roi centre") from None
-    return lambda _path, rgb: np.asarray(roi_mask(rgb), bool)
+    """The embedded segmenter's ROI (its default object classes); it says which extra to install if missing."""
+    from roicodec.segment import segment_roi
+
+    return lambda _path, rgb: segment_roi(rgb)[0]
 
 
 @dataclass(frozen=True)

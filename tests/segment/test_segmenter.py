@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from roicodec.errors import UnsupportedImageError
+from roicodec.segment import EMBEDDED, Segmenter, load_segmenter
+from roicodec.segment.camvid import CLASSES
+from roicodec.segment.segmenter import _tiles
+
+pytest.importorskip("mmseg")
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Segmenter:
+    return load_segmenter(EMBEDDED)
+
+
+@pytest.mark.parametrize("size,window,margin", [(100, 200, 10), (100, 100, 10), (101, 40, 5), (1000, 256, 32)])
+def test_tiles_cover_every_pixel_once_within_the_window(size, window, margin) -> None:
+    covered = np.zeros(size, int)
+    for start, stop, lo, hi in _tiles(size, window, margin):
+        covered[start:stop] += 1
+        assert lo <= start < stop <= hi and hi - lo <= window
+        assert start - lo >= min(margin, start) and hi - stop >= min(margin, size - stop, hi - stop)
+    assert (covered == 1).all()
+
+
+def test_embedded_model_segments_a_camvid_frame(embedded, camvid_frame) -> None:
+    image, label = camvid_frame
+    seg = embedded(image)
+    assert seg.classes == CLASSES and seg.labels.shape == image.shape[:2] and seg.labels.dtype == np.uint8
+    assert seg.confidence.dtype == np.float32 and 0 < seg.confidence.min() and seg.confidence.max() <= 1
+    labelled = label != 11
+    assert (seg.labels[labelled] == label[labelled]).mean() > 0.75
+    assert embedded.roi_classes == ("Pole", "SignSymbol", "Car", "Pedestrian", "Bicyclist")
+
+
+def test_sliding_windows_bound_the_model_input_and_agree_with_one_pass(embedded, camvid_frame) -> None:
+    image, _ = camvid_frame
+    whole = embedded(image)
+    tiled = Segmenter(embedded.model, embedded.classes, embedded.roi_classes, embedded.mean, embedded.std,
+                      short_side=None, window=240, name="tiled")
+    shapes, calls = [], []
+    hook = tiled.model.backbone.register_forward_pre_hook(lambda module, args: shapes.append(args[0].shape[-2:]))
+    try:
+        seg = tiled(image, progress=lambda done, total: calls.append((done, total)))
+    finally:
+        hook.remove()
+    assert max(max(s) for s in shapes) <= 240 and len(shapes) == calls[-1][1] > 1
+    assert calls == [(i, len(shapes)) for i in range(len(shapes) + 1)]
+    assert (seg.labels == whole.labels).mean() > 0.9
+
+
+def test_images_are_segmented_at_the_model_scale_and_returned_at_their_own(embedded, camvid_frame) -> None:
+    image, _ = camvid_frame
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
+    seg = embedded(big)
+    assert seg.labels.shape == big.shape[:2] and seg.confidence.shape == big.shape[:2]
+    assert (seg.labels[::2, ::2] == embedded(image).labels).mean() > 0.95
+    gray = embedded(image[:, :, 1])
+    assert gray.labels.shape == image.shape[:2]
+
+
+def test_unsupported_pixels_are_refused(embedded) -> None:
+    with pytest.raises(UnsupportedImageError, match="HxWx3"):
+        embedded(np.zeros((8, 8, 4), np.uint8))
+    with pytest.raises(UnsupportedImageError, match="8-bit"):
+        embedded(np.zeros((8, 8, 3), np.uint16))

@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from roicodec.segment import EMBEDDED, load_segmenter
+from roicodec.segment.store import read_meta
+
+pytest.importorskip("mmseg")
+
+
+@pytest.fixture()
+def keep_torch_threads():
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_path, capsys, keep_torch_threads) -> None:
+    from roicodec.segment import train
+
+    out, work = tmp_path / "w.npz", tmp_path / "work"
+    argv = ["--data", str(fake_camvid), "--out", str(out), "--work", str(work), "--batch", "2", "--crop", "32",
+            "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1"]
+    assert train.main([*argv, "--iters", "2"]) == 0
+    assert train.main([*argv, "--iters", "4"]) == 0
+    assert "resumed at iteration 2" in capsys.readouterr().out
+    log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert [entry["iter"] for entry in log] == [2, 4] and set(log[0]["val_iou"]) >= {"Car", "Road"}
+    meta = read_meta(out)
+    assert meta["recipe"]["seed"] == 3 and meta["recipe"]["data"] == str(fake_camvid)
+    assert meta["config"] == "swin-pico_segformerhead_camvid.py" and meta["chosen_at_iter"] in (2, 4)
+    load_segmenter.cache_clear()
+    try:
+        assert load_segmenter(EMBEDDED, str(out)).classes[8] == "Car"
+    finally:
+        load_segmenter.cache_clear()
