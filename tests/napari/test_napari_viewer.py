@@ -165,3 +165,20 @@ def test_sample_and_inspect_widget(make_napari_viewer, qtbot) -> None:
 
     part(widget, "original").value = viewer.add_image(np.zeros((5, 5), np.uint8), name="other")
     assert "not the size" in part(widget, "status").value and part(widget, "table").shape[0] == 4
+
+
+def test_segment_widget_adds_class_map_and_roi(make_napari_viewer, qtbot, astronaut) -> None:
+    viewer = make_napari_viewer()
+    viewer.add_image(astronaut[:240, :320], name="photo")
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Segment ROI (Swin)")
+    part(widget, "image").value = viewer.layers["photo"]
+    part(widget, "classes").value = "Building, Pedestrian"
+    widget.segment()
+    qtbot.waitUntil(lambda: "photo ROI" in viewer.layers, timeout=WAIT_MS)
+    classes, roi = viewer.layers["photo classes"], viewer.layers["photo ROI"]
+    assert classes.data.shape == roi.data.shape == (240, 320)
+    assert classes.metadata["classes"][8] == "Car"
+    names = classes.metadata["classes"]
+    chosen = np.isin(classes.data, [names.index("Building"), names.index("Pedestrian")])
+    np.testing.assert_array_equal(roi.data != 0, chosen)
+    assert "classes found" in part(widget, "status").value

@@ -2,5 +2,6 @@
 
 from roicodec.napari.qt._encode import EncodeWidget
 from roicodec.napari.qt._inspect import InspectWidget
+from roicodec.napari.qt._segment import SegmentWidget
 
-__all__ = ["EncodeWidget", "InspectWidget"]
+__all__ = ["EncodeWidget", "InspectWidget", "SegmentWidget"]
