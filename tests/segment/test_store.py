@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from roicodec.segment.store import load_weights, read_meta, save_weights
+from roicodec.segment.store import load_weights, save_weights
+from roicodec.weights import read_meta
 
 
 def test_round_trip_halves_floats_keeps_integers(tmp_path) -> None:

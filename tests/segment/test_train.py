@@ -3,7 +3,7 @@ import json
 import pytest
 
 from roicodec.segment import EMBEDDED, load_segmenter
-from roicodec.segment.store import read_meta
+from roicodec.weights import read_meta
 
 pytest.importorskip("mmseg")
 

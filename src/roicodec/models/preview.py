@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from roicodec import weights
 from roicodec.models import PREVIEW_SCALE
 
 
@@ -84,9 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             "scale": PREVIEW_SCALE, "recipe": {k: str(v) for k, v in vars(args).items()},
             "fit_psnr_db": round(10 * np.log10(1 / mse), 2), "torch": torch.__version__}
     arrays = {f"param/{k}": v.detach().numpy().astype(np.float32) for k, v in head.state_dict().items()}
-    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8)
-    out = info.path.with_suffix(".preview.npz")
-    np.savez(out, **arrays)
+    weights.write(info.path.with_suffix(".preview.npz"), arrays, meta)
     print(json.dumps(meta, indent=1))
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from roicodec.errors import ModelMismatchError
-from roicodec.models.store import digest, read_arrays
+from roicodec import weights
+from roicodec.models.store import digest
 
 WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT = "paper-ae"
@@ -51,11 +52,11 @@ _lock = threading.Lock()
 def _load(path: Path) -> Any:
     from roicodec.models.base_model import BaseModel
 
-    meta, arrays = read_arrays(path)
+    meta, arrays = weights.read(path)
     model = BaseModel(meta, arrays)
     preview = path.with_suffix(".preview.npz")
     if preview.exists():
-        preview_meta, preview_arrays = read_arrays(preview)
+        preview_meta, preview_arrays = weights.read(preview)
         # A head distilled from other weights would preview another decoder: use it only with its own base.
         if preview_meta["base_hash"] == digest(path).hex():
             model.attach_preview(preview_arrays)

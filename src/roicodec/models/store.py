@@ -1,17 +1,18 @@
-"""Weight files: one ``.npz`` per model holding parameters, integer coding tables and a JSON recipe.
+"""Base-layer weight files: parameters, integer coding tables and a JSON recipe (see :mod:`roicodec.weights`).
 
-``.npz`` loads without pickle, so a weight file cannot run code. The file's SHA-256 is the model's identity: the
-``.roi`` header records it, and decoding with any other file is refused.
+The file's SHA-256 is the model's identity: the ``.roi`` header records it, and decoding with any other file is
+refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from roicodec import weights
 
 if TYPE_CHECKING:
     from torch import nn
@@ -25,22 +26,9 @@ def save_model(path: Path, name: str, model: "nn.Module", offsets: np.ndarray, f
     for c, f in enumerate(freqs):
         arrays[f"freq/{c}"] = f.astype(np.uint32)
     meta = {"name": name, "architecture": type(model).__name__, "latent_channels": len(freqs), "recipe": recipe}
-    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
-    return path
+    return weights.write(path, arrays, meta)
 
 
 def digest(path: Path) -> bytes:
     """The first 8 bytes of the file's SHA-256: what the ``.roi`` header stores as the model's hash."""
     return hashlib.sha256(path.read_bytes()).digest()[:8]
-
-
-def read_arrays(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Return ``(meta, arrays)`` of a weight file without importing torch."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    return meta, arrays
