@@ -6,7 +6,7 @@ from PIL import Image
 
 import roicodec
 from roicodec import container
-from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError, UnsupportedImageError
+from roicodec.errors import CorruptFileError, RoiError, UnsupportedImageError
 from roicodec.metrics import psnr
 
 DOCUMENTED = (RoiError,)

@@ -101,7 +101,6 @@ def _sha256(path: Path) -> str:
 def verified(task: Task, source_hash: str | None = None) -> bool:
     """Whether ``task.output`` is a complete, undamaged ``.roi`` coded from the current ``task.source``."""
     import roicodec
-    from roicodec import container
 
     if not task.output.exists():
         return False
@@ -109,7 +108,7 @@ def verified(task: Task, source_hash: str | None = None) -> bool:
         with roicodec.open(task.output) as f:
             if f.levels != f.header.levels or f.qualities != task.qualities:
                 return False
-            container.read_payloads(f._fp, f.layout, f.levels - 1)  # every CRC
+            f.verify()
             recorded = f.metadata.get(SOURCE_KEY)
     except (RoiError, OSError):
         return False

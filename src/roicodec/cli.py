@@ -26,7 +26,7 @@ def _qualities(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(q) for q in text.split(",") if q.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 75,90,100")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 75,90,100") from None
 
 
 def _read_image(path: Path) -> Image.Image:

@@ -144,7 +144,7 @@ def _pack_meta(metadata: Mapping[str, Any] | None) -> bytes:
     try:
         data = json.dumps(dict(metadata), separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
-        raise RoiError(f"metadata is not JSON-serialisable ({exc}): pass str, number, bool, list and dict values")
+        raise RoiError(f"metadata is not JSON-serialisable ({exc}): pass str, number, bool, list and dict values") from None
     if len(data) > container.MAX_META:
         raise RoiError(f"metadata takes {len(data)} bytes, more than {container.MAX_META}: keep it to a description")
     return data
@@ -215,6 +215,10 @@ class RoiFile:
     def model(self) -> tuple[str, str]:
         """Name and hash (hex) of the base-layer model that coded the file."""
         return self.header.model_name, self.header.model_hash.hex()
+
+    def verify(self) -> None:
+        """Read every chunk up to the highest level and check its CRC; raise :class:`CorruptFileError` on damage."""
+        container.read_payloads(self._fp, self.layout, self.levels - 1)
 
     @cached_property
     def metadata(self) -> dict[str, Any]:
