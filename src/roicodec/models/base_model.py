@@ -15,11 +15,18 @@ import numpy as np
 import torch
 
 from roicodec.models.entropy import LatentCoder
+from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
 from roicodec.models.preview import PREVIEW_SCALE, PreviewHead
 
 HALO = 4
 """Latent cells (64 pixels) of context on each side of a tile; the encoder's receptive field is 61 pixels."""
+
+ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
+    "PaperAutoencoder": PaperAutoencoder,
+    "FactorizedAutoencoder": FactorizedAutoencoder,
+}
+"""Every architecture shares the paper's geometry (four stride-2 5x5 layers, latent at 1/16), hence one grid."""
 
 
 def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
@@ -34,7 +41,7 @@ def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slic
 class BaseModel:
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
-        self.net = PaperAutoencoder(latent_channels=meta["latent_channels"])
+        self.net = ARCHITECTURES[meta["architecture"]](**meta.get("config", {"latent_channels": meta["latent_channels"]}))
         state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
         self.net.load_state_dict(state)
         self.net.eval()
@@ -86,7 +93,7 @@ class BaseModel:
         """The base image over one of :meth:`tiles`: ``(rows, cols, 3)`` uint8, the same on encoder and decoder."""
         ys, xs, ry, rx, oy, ox = tile
         y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
-        img = self.net.g_s(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+        img = self.net.g_s(y)[0].mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
         py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE
         return img[py:py + ys.stop - ys.start, px:px + xs.stop - xs.start]
 
@@ -105,7 +112,7 @@ class BaseModel:
         out = np.empty((h, w, 3), np.uint8)
         for ry, rx, oy, ox in _grid(*latent.shape[1:], tile // STRIDE):
             y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
-            img = synthesis(y)[0].mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+            img = synthesis(y)[0].mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
             py, px = (ry.start - oy.start) * stride, (rx.start - ox.start) * stride
             y0, x0 = ry.start * stride, rx.start * stride
             y1, x1 = min(ry.stop * stride, h), min(rx.stop * stride, w)

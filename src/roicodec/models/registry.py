@@ -8,12 +8,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from roicodec.errors import ModelMismatchError
 from roicodec import weights
+from roicodec.errors import ModelMismatchError
 from roicodec.models.store import digest
 
 WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT = "paper-ae"
+CHOICES_HELP = ("rd-q1 ... rd-q4: the rate-distortion family, q1 the smallest base; paper-ae: the paper's "
+                "autoencoder, for reproduction")
+"""How to choose a base model, in one line for help texts."""
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,19 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def save_model(path: Path, name: str, model: "nn.Module", offsets: np.ndarray, freqs: list[np.ndarray],
-               recipe: dict[str, Any]) -> Path:
-    """Write ``model``'s parameters and coding tables to ``path`` (``.npz``) and return the path."""
+def save_model(path: Path, name: str, model: nn.Module, offsets: np.ndarray, freqs: list[np.ndarray],
+               recipe: dict[str, Any], config: dict[str, Any] | None = None) -> Path:
+    """Write ``model``'s parameters and coding tables to ``path`` (``.npz``) and return the path.
+
+    ``config`` holds the architecture's constructor arguments beyond ``latent_channels``.
+    """
     arrays = {f"param/{k}": v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     arrays["offsets"] = offsets.astype(np.int32)
     for c, f in enumerate(freqs):
         arrays[f"freq/{c}"] = f.astype(np.uint32)
     meta = {"name": name, "architecture": type(model).__name__, "latent_channels": len(freqs), "recipe": recipe}
+    if config:
+        meta["config"] = config
     return weights.write(path, arrays, meta)
 
 

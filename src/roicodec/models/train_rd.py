@@ -1,0 +1,214 @@
+"""Train the rate-distortion base models (``rd-q1`` ... ``rd-q4``) in one run, and export them to the package.
+
+    python -m roicodec.models.train_rd --data ../shared/data/bsds500
+
+One set of GDN transforms serves every rate, as in Cui et al. 2021 ("asymmetric gained" variable rate): each rate has
+its own gain and inverse-gain vector on the latent and its own factorised entropy model, and each training batch
+spreads its crops over the rates, so one CPU run trains the whole quality ladder. Export folds each rate's gains into
+the first and last layers, so every shipped model is a plain ``FactorizedAutoencoder`` with its own integer coding
+tables. Loss per crop: bits per pixel + lambda x 255^2 x MSE (CompressAI's convention, RGB in [0, 1]).
+
+The run checkpoints to ``--work`` and resumes from there; ``--iters`` is part of the recipe (the learning-rate step
+depends on it), so a resumed run must keep it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from roicodec.models.density import FactorizedDensity
+from roicodec.models.factorized import FactorizedAutoencoder
+from roicodec.models.paper_ae import STRIDE
+from roicodec.models.store import save_model
+from roicodec.models.train import _load_images
+
+LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
+"""CompressAI's lambdas for its qualities 1-4 (MSE on [0, 1] x 255^2): the low end, where a base layer lives."""
+
+
+class GainedFamily(nn.Module):
+    def __init__(self, channels: int, latent_channels: int, lambdas: tuple[float, ...]) -> None:
+        super().__init__()
+        self.net = FactorizedAutoencoder(channels, latent_channels)
+        self.densities = nn.ModuleList(FactorizedDensity(latent_channels) for _ in lambdas)
+        # Start the gains apart (finer quantisation for larger lambda) so the rates separate from the first steps.
+        start = torch.tensor([0.5 * np.log(lam / lambdas[-1]) for lam in lambdas], dtype=torch.float32)
+        self.log_gain = nn.Parameter(start[:, None].repeat(1, latent_channels))
+        self.log_inv_gain = nn.Parameter(-start[:, None].repeat(1, latent_channels))
+
+    def forward(self, x: torch.Tensor, rates: torch.Tensor, noise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction and bits per crop; crop ``i`` is coded at rate ``rates[i]``."""
+        y = self.net.g_a(x) * self.log_gain[rates].exp()[:, :, None, None]
+        y_hat = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else torch.round(y)
+        bits = torch.zeros(len(x))
+        for r in torch.unique(rates).tolist():
+            sel = rates == r
+            bits[sel] = -torch.log2(self.densities[r].likelihood(y_hat[sel])).sum(dim=(1, 2, 3))
+        x_hat = self.net.g_s(y_hat * self.log_inv_gain[rates].exp()[:, :, None, None])
+        return x_hat, bits
+
+    @torch.no_grad()
+    def export(self, rate: int) -> FactorizedAutoencoder:
+        """The plain model for one rate: its gain folded into the last analysis layer, its inverse gain into the first
+        synthesis layer."""
+        net = copy.deepcopy(self.net)
+        gain, inv = self.log_gain[rate].exp(), self.log_inv_gain[rate].exp()
+        last, first = net.g_a[-1], net.g_s[0]
+        last.weight.mul_(gain[:, None, None, None])
+        last.bias.mul_(gain)
+        first.weight.mul_(inv[:, None, None, None])  # ConvTranspose2d weights are (in, out, kh, kw)
+        return net
+
+
+def _crops(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> torch.Tensor:
+    out = np.empty((count, size, size, 3), np.uint8)
+    for k, i in enumerate(rng.integers(0, len(images), count)):
+        img = images[i]
+        y = rng.integers(0, img.shape[0] - size + 1)
+        x = rng.integers(0, img.shape[1] - size + 1)
+        crop = img[y:y + size, x:x + size]
+        out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def _test_images(data: Path, count: int) -> list[torch.Tensor]:
+    out = []
+    for path in sorted((data / "test").glob("*.jpg"))[:count]:
+        arr = np.asarray(Image.open(path).convert("RGB"))
+        h, w = arr.shape[:2]
+        arr = arr[:h - h % STRIDE, :w - w % STRIDE]
+        out.append(torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float().div_(255.0))
+    return out
+
+
+@torch.no_grad()
+def evaluate(family: GainedFamily, images: list[torch.Tensor]) -> list[dict[str, float]]:
+    """Per rate, mean ideal bpp (from the entropy model, rounded latent) and PSNR on BSDS500 test images."""
+    family.eval()
+    rows = []
+    for r in range(len(family.densities)):
+        bpp, psnr = [], []
+        for x in images:
+            x_hat, bits = family(x, torch.tensor([r]), noise=False)
+            mse = F.mse_loss((x_hat.clamp(0, 1) * 255).round(), x * 255).item()
+            bpp.append(bits.item() / (x.shape[2] * x.shape[3]))
+            psnr.append(10 * np.log10(255 ** 2 / mse))
+        rows.append({"rate": r, "bpp": round(float(np.mean(bpp)), 4), "psnr": round(float(np.mean(psnr)), 3)})
+    family.train()
+    return rows
+
+
+def lr_at(it: int, iters: int, lr: float) -> float:
+    return lr if it < 0.85 * iters else lr / 10
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m roicodec.models.train_rd", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/bsds500"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "weights")
+    parser.add_argument("--work", type=Path, default=Path("out/rd-train"), help="checkpoints and log")
+    parser.add_argument("--iters", type=int, default=12000)
+    parser.add_argument("--batch", type=int, default=8, help="crops per step, spread evenly over the rates")
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--latent-channels", type=int, default=96)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    images = _load_images(args.data)
+    tests = _test_images(args.data, 12)
+    family = GainedFamily(args.channels, args.latent_channels, LAMBDAS)
+    lambdas = torch.tensor(LAMBDAS)
+    optimizer = torch.optim.Adam(family.parameters(), lr=args.lr)
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    last = args.work / "last.ckpt"
+    start, elapsed = 0, 0.0
+    if last.exists():
+        ckpt = torch.load(last, weights_only=True)
+        if ckpt["iters"] != args.iters:
+            parser.error(f"{last} belongs to a run of --iters {ckpt['iters']}; resume with that, "
+                         "or pick another --work to start afresh")
+        family.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        rng.bit_generator.state = json.loads(ckpt["numpy_rng"])
+        start, elapsed = ckpt["iter"], ckpt["elapsed"]
+        print(f"resumed at iteration {start}", flush=True)
+
+    log = (args.work / "log.jsonl").open("a")
+    tic = time.monotonic() - elapsed
+    rates = torch.arange(args.batch) % len(LAMBDAS)
+    for it in range(start, 0 if args.export_only else args.iters):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(it, args.iters, args.lr)
+        x = _crops(images, args.crop, args.batch, rng)
+        x_hat, bits = family(x, rates)
+        mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+        bpp = bits / (args.crop * args.crop)
+        loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(family.parameters(), 1.0)
+        optimizer.step()
+        done = it + 1
+        if done % 50 == 0:
+            print(f"iter {done} loss {loss.item():.4f} bpp {bpp.mean().item():.3f} "
+                  f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
+        if done % args.eval_every == 0 or done == args.iters:
+            entry = {"iter": done, "minutes": round((time.monotonic() - tic) / 60, 2),
+                     "bsds_test": evaluate(family, tests)}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            print(json.dumps(entry), flush=True)
+        if done % 200 == 0 or done == args.iters:
+            tmp = last.with_suffix(".tmp")
+            torch.save({"model": family.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
+                        "iters": args.iters, "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
+                        "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
+            tmp.replace(last)
+    log.close()
+    if not last.exists():
+        parser.error(f"nothing to export: {last} does not exist")
+    state = torch.load(last, weights_only=True)
+    family.load_state_dict(state["model"])
+    family.eval()
+    recipe: dict[str, Any] = {
+        "command": " ".join(["python -m roicodec.models.train_rd", *(argv if argv is not None else sys.argv[1:])]),
+        "data": str(args.data), "splits": ["train", "val"], "images": len(images), "iters": args.iters,
+        "trained_iters": state["iter"], "batch": args.batch, "crop": args.crop, "lr": args.lr,
+        "lr_step": "x0.1 after 85 % of the iterations", "optimiser": "Adam, gradient norm clipped at 1",
+        "lambdas": list(LAMBDAS), "loss": "bpp + lambda * 255^2 * MSE", "seed": args.seed,
+        "threads": args.threads, "quantisation_proxy": "additive uniform noise U(-0.5, 0.5)",
+        "train_minutes": round(state["elapsed"] / 60, 1), "torch": torch.__version__}
+    config = {"channels": args.channels, "latent_channels": args.latent_channels}
+    for r, lam in enumerate(LAMBDAS):
+        offsets, freqs = family.densities[r].tables()
+        name = f"rd-q{r + 1}"
+        path = save_model(args.out / f"{name}.npz", name, family.export(r), offsets, freqs,
+                          {**recipe, "lambda": lam, "rate_index": r}, config)
+        print(f"exported {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
