@@ -1,6 +1,7 @@
-"""The base layer alone against Pillow's JPEG on Kodak: writes docs/results/base_vs_jpeg.json and docs/base_layer.md.
+"""Each base model alone against Pillow's JPEG on Kodak: writes docs/results/base_vs_jpeg.json and docs/base_layer.md.
 
-Two sizes: the full 768x512 images and the paper's 192x256 centre crops. The base layer is coded with no enhancement
+Every installed base model (``roicodec.models.registry``) is measured, the paper's autoencoder and the
+rate-distortion family side by side. Two sizes: the full 768x512 images and the paper's 192x256 centre crops. The base layer is coded with no enhancement
 layer (``qualities=()``), so its bpp counts every byte of a complete base-only ``.roi`` file. JPEG runs over a quality
 sweep with Pillow's defaults and with ``optimize=True``; the JPEG rate that matches the base layer's mean PSNR comes
 from linear interpolation in PSNR between neighbouring qualities of the mean curve.
@@ -42,7 +43,7 @@ def jpeg(rgb: np.ndarray, quality: int, options: dict) -> tuple[int, np.ndarray]
     return buf.getbuffer().nbytes, np.asarray(Image.open(buf).convert("RGB"))
 
 
-def measure(paths: list[Path]) -> list[dict]:
+def measure(paths: list[Path], models: list[str]) -> list[dict]:
     rows = []
     for path in paths:
         full = np.asarray(Image.open(path).convert("RGB"))
@@ -53,8 +54,9 @@ def measure(paths: list[Path]) -> list[dict]:
                 return {"size": size, "image": path.name, "width": w, "height": h, "codec": codec,
                         "quality": quality, "bytes": nbytes, "bpp": bpp(nbytes, w, h), "psnr": psnr(rgb, decoded)}
 
-            data = roicodec.encode(rgb, qualities=())
-            rows.append(row("roicodec-base", None, len(data), roicodec.open(data).decode(0)))
+            for model in models:
+                data = roicodec.encode(rgb, qualities=(), model=model)
+                rows.append(row(f"base:{model}", None, len(data), roicodec.decode(data, 0)))
             for codec, options in JPEG_SETTINGS.items():
                 for q in JPEG_QUALITIES:
                     rows.append(row(codec, q, *jpeg(rgb, q, options)))
@@ -84,25 +86,28 @@ def matched_bpp(curve: list[tuple[int, float, float]], target: float) -> dict:
     return {"bpp": None, "note": f"above JPEG's highest quality in the sweep (q{q}: {p:.2f} dB)"}
 
 
-def summarise(avg: dict) -> dict:
-    out = {}
+def summarise(avg: dict, models: list[str]) -> dict:
+    """Per size and model: the base layer's mean bpp and PSNR, and JPEG's bpp at that PSNR."""
+    out: dict = {}
     for size in SIZES:
-        base = avg[size, "roicodec-base", None]
-        entry = {"base": base, "jpeg": {}}
-        for codec in JPEG_SETTINGS:
-            curve = [(q, avg[size, codec, q]["bpp"], avg[size, codec, q]["psnr"]) for q in JPEG_QUALITIES]
-            m = matched_bpp(curve, base["psnr"])
-            m["ratio"] = None if m["bpp"] is None else m["bpp"] / base["bpp"]
-            entry["jpeg"][codec] = m
-        out[size] = entry
+        out[size] = {}
+        for model in models:
+            base = avg[size, f"base:{model}", None]
+            entry = {"base": base, "jpeg": {}}
+            for codec in JPEG_SETTINGS:
+                curve = [(q, avg[size, codec, q]["bpp"], avg[size, codec, q]["psnr"]) for q in JPEG_QUALITIES]
+                m = matched_bpp(curve, base["psnr"])
+                m["ratio"] = None if m["bpp"] is None else m["bpp"] / base["bpp"]
+                entry["jpeg"][codec] = m
+            out[size][model] = entry
     return out
 
 
-def meaning(summary: dict) -> str:
+def meaning(summary: dict, model: str) -> str:
     """One sentence read off the numbers, so that the page never claims what the run did not show."""
     parts = []
     for size in SIZES:
-        m = summary[size]["jpeg"]["jpeg-optimize"]
+        m = summary[size][model]["jpeg"]["jpeg-optimize"]
         label = "full-size Kodak" if size == "full" else f"the {size} crops"
         if m["ratio"] is None:
             parts.append(f"on {label} no JPEG quality matches the base layer's PSNR ({m['note']})")
@@ -112,22 +117,23 @@ def meaning(summary: dict) -> str:
         else:
             parts.append(f"on {label} optimised JPEG needs only {m['ratio']:.2f}x the base layer's rate "
                          f"(the base costs {100 * (1 / m['ratio'] - 1):.0f} % more)")
-    return ("At equal PSNR, " + "; ".join(parts) + ": a like-for-like comparison, unlike the paper's headline ratio, "
-            "which compares unequal qualities.")
+    return (f"`{model}`: at equal PSNR, " + "; ".join(parts) + ".")
 
 
-def render(avg: dict, summary: dict, meta: dict) -> str:
+def render(avg: dict, summary: dict, meta: dict, models: list[str]) -> str:
     same = all(avg[size, "jpeg-default", q]["psnr"] == avg[size, "jpeg-optimize", q]["psnr"]
                for size in SIZES for q in JPEG_QUALITIES)
     same_pixels = ": the same pixels in this run, fewer bytes" if same else ""
     lines = [
         "# Base layer against JPEG on Kodak",
         "",
-        f"Made by `{meta['command']}` on {meta['date']} (roicodec {meta['roicodec']}, base model "
-        f"`{meta['model']}` hash `{meta['model_hash']}`, Pillow {meta['pillow']}, {meta['images']} Kodak images). "
-        "Raw per-image rows: [`results/base_vs_jpeg.json`](results/base_vs_jpeg.json).",
+        f"Made by `{meta['command']}` on {meta['date']} (roicodec {meta['roicodec']}, Pillow {meta['pillow']}, "
+        f"{meta['images']} Kodak images; base models "
+        + ", ".join(f"`{name}` hash `{digest}`" for name, digest in meta["models"].items())
+        + "). Raw per-image rows: [`results/base_vs_jpeg.json`](results/base_vs_jpeg.json).",
         "",
-        "The base layer is coded alone (`roicodec.encode(image, qualities=())`): its bpp counts every byte of the "
+        "Each base layer is coded alone (`roicodec.encode(image, qualities=(), model=name)`): its bpp counts every "
+        "byte of the "
         "base-only `.roi` file, headers included, and its PSNR is that of `decode(0)`. JPEG is Pillow's, with its "
         f"default settings and with `optimize=True` (optimised Huffman tables{same_pixels}). PSNR is on "
         "8-bit RGB, per image, then averaged; bpp is averaged the same way.",
@@ -138,13 +144,14 @@ def render(avg: dict, summary: dict, meta: dict) -> str:
         "## Matched PSNR",
         "",
         "JPEG bpp at the base layer's mean PSNR, interpolated linearly in PSNR between the neighbouring qualities of "
-        "the mean JPEG curve; the ratio is JPEG bpp / base bpp (above 1: the base layer is cheaper).",
+        "the mean JPEG curve; the ratio is JPEG bpp / base bpp (above 1: the base layer is cheaper). A like-for-like "
+        "comparison, unlike the paper's headline ratio, which compares unequal qualities.",
         "",
-        "| size | base bpp | base PSNR (dB) | JPEG default bpp | ratio | JPEG optimize bpp | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| size | model | base bpp | base PSNR (dB) | JPEG default bpp | ratio | JPEG optimize bpp | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for size in SIZES:
-        s = summary[size]
+    for size, model in ((size, model) for size in SIZES for model in models):
+        s = summary[size][model]
         cells = []
         for codec in JPEG_SETTINGS:
             m = s["jpeg"][codec]
@@ -152,15 +159,17 @@ def render(avg: dict, summary: dict, meta: dict) -> str:
                 cells += [m["note"], "n/a"]
             else:
                 cells += [f"{m['bpp']:.3f} (q{m['between'][0]}-q{m['between'][1]})", f"{m['ratio']:.2f}"]
-        lines.append(f"| {size} | {s['base']['bpp']:.3f} | {s['base']['psnr']:.2f} | " + " | ".join(cells) + " |")
-    lines += ["", meaning(summary), ""]
+        lines.append(f"| {size} | `{model}` | {s['base']['bpp']:.3f} | {s['base']['psnr']:.2f} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", *(f"- {meaning(summary, model)}" for model in models), ""]
     for size in SIZES:
-        base = avg[size, "roicodec-base", None]
         title = "Full size (768x512 and 512x768)" if size == "full" else f"{size} centre crops"
         lines += [
             f"## {title}",
             "",
-            f"roicodec base layer: **{base['bpp']:.3f} bpp, {base['psnr']:.2f} dB**.",
+            "Base layers: " + "; ".join(f"`{model}` **{avg[size, f'base:{model}', None]['bpp']:.3f} bpp, "
+                                        f"{avg[size, f'base:{model}', None]['psnr']:.2f} dB**" for model in models)
+            + ".",
             "",
             "| JPEG quality | default bpp | default PSNR (dB) | optimize bpp | optimize PSNR (dB) |",
             "|---:|---:|---:|---:|---:|",
@@ -176,34 +185,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO / "../shared/data/kodak", help="folder of the Kodak PNGs")
     ap.add_argument("--out", type=Path, default=REPO / "docs", help="where base_layer.md and results/ go")
+    ap.add_argument("--models", help="comma-separated base model names (default: every installed one)")
     args = ap.parse_args()
     paths = sorted(args.data.resolve().glob("kodim*.png"))
     if not paths:
         ap.error(f"no kodim*.png in {args.data}")
 
     # Looked up before coding so that the page names the weights the run actually used.
-    model = registry.info()
-    rows = measure(paths)
+    installed = registry.available()
+    models = args.models.split(",") if args.models else list(installed)
+    for model in models:
+        registry.info(model)  # an unknown name fails here, before minutes of coding
+    rows = measure(paths, models)
     avg = means(rows)
-    summary = summarise(avg)
+    summary = summarise(avg, models)
     meta = {
         "command": shlex.join(["python", "benchmarks/base_vs_jpeg.py", *sys.argv[1:]]),
         "date": datetime.date.today().isoformat(),
         "roicodec": roicodec.__version__,
-        "model": model.name,
-        "model_hash": model.hash.hex(),
+        "models": {model: installed[model].hash.hex() for model in models},
         "pillow": Image.__version__,
         "python": platform.python_version(),
         "images": len(paths),
         "jpeg_qualities": list(JPEG_QUALITIES),
     }
     (args.out / "results").mkdir(parents=True, exist_ok=True)
-    json_summary = {size: summary[size] for size in SIZES}
+    json_summary = summary
     # One row per line keeps the file small and its diffs readable when the weights change.
     head = json.dumps({"meta": meta, "summary": json_summary}, indent=1)[:-2]
     body = ",\n".join(json.dumps(r, separators=(",", ":")) for r in rows)
     (args.out / "results" / "base_vs_jpeg.json").write_text(f'{head},\n "rows": [\n{body}\n]}}\n')
-    (args.out / "base_layer.md").write_text(render(avg, summary, meta))
+    (args.out / "base_layer.md").write_text(render(avg, summary, meta, models))
     print(json.dumps(json_summary, indent=2))
 
 

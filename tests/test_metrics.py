@@ -4,11 +4,23 @@ import math
 
 import numpy as np
 import pytest
+from conftest import sample_path
 from skimage.metrics import structural_similarity
 
-from roicodec.metrics import bd_rate, bpp, masked_mean, monotone, psnr, quality_overlap, ssim, ssim_map
-
-from conftest import sample_path
+from roicodec.metrics import (
+    MS_SSIM_WEIGHTS,
+    bd_rate,
+    bpp,
+    masked_mean,
+    monotone,
+    ms_ssim,
+    ms_ssim_db,
+    ms_ssim_min_side,
+    psnr,
+    quality_overlap,
+    ssim,
+    ssim_map,
+)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +136,85 @@ def test_quality_overlap() -> None:
     assert quality_overlap([20, 30], [20, 30]) == 1.0
     assert quality_overlap([20, 30], [25, 35]) == pytest.approx(5 / 15)
     assert quality_overlap([20, 30], [31, 35]) == 0.0
+
+
+# MS-SSIM: neither tensorflow nor pytorch_msssim is installed here, so the checks are a value worked out by hand,
+# scikit-image's SSIM at one scale, and pytorch_msssim's algorithm transcribed below with torch's own convolution
+# and average pooling (an independent path to the same number, odd sides included).
+
+
+def test_ms_ssim_of_identical_images_is_one(photo: np.ndarray) -> None:
+    big = np.ascontiguousarray(np.asarray(photo).repeat(2, axis=0).repeat(2, axis=1))  # 200x240
+    assert ms_ssim(big, big) == 1.0
+
+
+def test_ms_ssim_of_flat_images_is_the_luminance_term_at_the_coarsest_scale() -> None:
+    # Flat images have no contrast or structure: every cs term is 1, and only the fifth scale's luminance term
+    # (2ab + C1) / (a^2 + b^2 + C1) remains, raised to its weight 0.1333; channels are averaged.
+    ref = np.empty((176, 192, 3), np.uint8)
+    test = np.empty_like(ref)
+    ref[:], test[:] = (100, 50, 200), (120, 50, 150)
+    c1 = (0.01 * 255) ** 2
+    expected = np.mean([((2 * a * b + c1) / (a * a + b * b + c1)) ** 0.1333 for a, b in ((100, 120), (50, 50),
+                                                                                         (200, 150))])
+    assert ms_ssim(ref, test) == pytest.approx(expected, abs=1e-12)
+
+
+def test_ms_ssim_at_one_scale_is_the_design_ssim(photo: np.ndarray) -> None:
+    test = noisy(photo, 12)
+    assert ms_ssim(photo, test, weights=(1.0,)) == pytest.approx(ssim(photo, test), abs=1e-12)
+
+
+def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> float:
+    """pytorch_msssim.ms_ssim (VainF/pytorch-msssim, the implementation CompressAI uses), in float64."""
+    import torch
+    import torch.nn.functional as F
+
+    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
+    coords = torch.arange(11, dtype=torch.float64) - 5
+    g = torch.exp(-(coords ** 2) / (2 * 1.5 ** 2))
+    win = (g / g.sum()).reshape(1, 1, 1, 11).repeat(3, 1, 1, 1)
+
+    def blur(t):
+        return F.conv2d(F.conv2d(t, win, groups=3), win.transpose(2, 3), groups=3)
+
+    X, Y = (torch.from_numpy(a.astype(np.float64)).permute(2, 0, 1)[None] for a in (x, y))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mcs = []
+    for i in range(5):
+        mu1, mu2 = blur(X), blur(Y)
+        s1, s2, s12 = blur(X * X) - mu1 ** 2, blur(Y * Y) - mu2 ** 2, blur(X * Y) - mu1 * mu2
+        cs_map = (2 * s12 + c2) / (s1 + s2 + c2)
+        ssim_map = (2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1) * cs_map
+        if i < 4:
+            mcs.append(torch.relu(cs_map.flatten(2).mean(-1)))
+            padding = (X.shape[2] % 2, X.shape[3] % 2)
+            X, Y = F.avg_pool2d(X, 2, padding=padding), F.avg_pool2d(Y, 2, padding=padding)
+    stack = torch.stack(mcs + [torch.relu(ssim_map.flatten(2).mean(-1))])
+    return float(torch.prod(stack ** weights.view(-1, 1, 1), dim=0).mean())
+
+
+@pytest.mark.parametrize("shape", [(192, 256), (171, 183)])  # even sides, and odd sides at every scale
+def test_ms_ssim_is_pytorch_msssims(shape: tuple[int, int]) -> None:
+    from PIL import Image
+
+    photo = np.asarray(Image.open(sample_path("astronaut.png")).convert("RGB"))[100:100 + shape[0], 120:120 + shape[1]]
+    for sigma in (4, 25):
+        test = noisy(photo, sigma, seed=sigma)
+        value = ms_ssim(photo, test)
+        assert value == pytest.approx(_pytorch_msssim(photo, test), abs=1e-10)
+        assert 0 < value < 1
+
+
+def test_ms_ssim_refuses_images_too_small_for_five_scales(photo: np.ndarray) -> None:
+    assert ms_ssim_min_side() == 161
+    with pytest.raises(ValueError, match="161x161"):
+        ms_ssim(photo, photo)
+    flat = np.full((161, 161), 7, np.uint8)
+    assert ms_ssim(flat, flat) == 1.0  # the smallest size, in gray
+
+
+def test_ms_ssim_db() -> None:
+    assert ms_ssim_db(0.99) == pytest.approx(20.0)
+    assert ms_ssim_db(0.9) == pytest.approx(10.0)
+    assert ms_ssim_db(1.0) is None and ms_ssim_db(None) is None

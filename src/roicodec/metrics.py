@@ -1,4 +1,4 @@
-"""The measures of DESIGN.md section 4, in one place: bpp from bytes, PSNR and SSIM on 8-bit data, BD-rate."""
+"""The measures of DESIGN.md section 4, in one place: bpp from bytes, PSNR, SSIM and MS-SSIM on 8-bit data, BD-rate."""
 
 from __future__ import annotations
 
@@ -92,6 +92,83 @@ def ssim(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None
     ROI-SSIM averages the same per-pixel map over the ROI, so a full mask gives the whole-image SSIM exactly.
     """
     return masked_mean(ssim_map(reference, test), mask)
+
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+"""Wang, Simoncelli and Bovik 2003: the weight of each scale, finest first."""
+_K1, _K2 = 0.01, 0.03
+_GAUSS = np.exp(-0.5 * (np.arange(-_SSIM_PAD, _SSIM_PAD + 1) / SSIM_SIGMA) ** 2)
+_GAUSS /= _GAUSS.sum()
+"""The 11-tap window of sigma 1.5: scikit-image's (truncated at 3.5 sigma) and pytorch_msssim's alike."""
+
+
+def ms_ssim_min_side(scales: int = len(MS_SSIM_WEIGHTS)) -> int:
+    """The smallest height and width MS-SSIM takes: the coarsest scale must still hold one whole window."""
+    return (len(_GAUSS) - 1) * 2 ** (scales - 1) + 1
+
+
+def ms_ssim(reference: np.ndarray, test: np.ndarray, weights: Sequence[float] = MS_SSIM_WEIGHTS) -> float:
+    """MS-SSIM of uint8 ``test`` against ``reference`` (Wang, Simoncelli and Bovik 2003), data range 255.
+
+    As pytorch_msssim (the implementation CompressAI reports with) computes it: at each scale the same SSIM as
+    :func:`ssim` (Gaussian window sigma 1.5, population covariances, the window wholly inside the image, which is
+    scikit-image's mean without its border); the mean contrast-structure term at scales 1-4 and the mean SSIM
+    (luminance x contrast-structure) at scale 5, each clamped at 0, raised to its weight and multiplied; 2x2 average
+    pooling between scales (a side of odd length gets one zero row or column in front, as ``avg_pool2d`` with
+    padding does); per channel, then averaged over channels. ``weights`` sets the scales: ``(1.0,)`` is plain SSIM.
+    Raises ``ValueError`` on images smaller than :func:`ms_ssim_min_side` (161 pixels for 5 scales).
+    """
+    if reference.shape != test.shape:
+        raise ValueError(f"images differ in shape: {reference.shape} and {test.shape}")
+    need = ms_ssim_min_side(len(weights))
+    if min(reference.shape[:2]) < need:
+        raise ValueError(f"MS-SSIM over {len(weights)} scales needs images of at least {need}x{need} pixels, not "
+                         f"{reference.shape[1]}x{reference.shape[0]}")
+    x, y = (np.asarray(a, np.float64) for a in (reference, test))
+    if x.ndim == 2:
+        x, y = x[..., None], y[..., None]
+    terms = []
+    for scale in range(len(weights)):
+        full, cs = _ssim_and_cs(x, y)
+        if scale < len(weights) - 1:
+            terms.append(np.maximum(cs, 0))
+            x, y = _pool(x), _pool(y)
+        else:
+            terms.append(np.maximum(full, 0))
+    per_channel = np.prod([t ** w for t, w in zip(terms, weights)], axis=0)
+    return float(per_channel.mean())
+
+
+def _blur(x: np.ndarray) -> np.ndarray:
+    """The Gaussian window's weighted mean at every position where it fits wholly in ``x`` (HxWxC)."""
+    from scipy.ndimage import correlate1d  # scipy comes with scikit-image, the bench extra's
+
+    p = _SSIM_PAD
+    rows = correlate1d(x, _GAUSS, axis=0, mode="constant")[p:x.shape[0] - p]
+    return correlate1d(rows, _GAUSS, axis=1, mode="constant")[:, p:x.shape[1] - p]
+
+
+def _ssim_and_cs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: the mean SSIM and the mean contrast-structure term over the window positions."""
+    c1, c2 = (_K1 * 255) ** 2, (_K2 * 255) ** 2
+    mx, my = _blur(x), _blur(y)
+    vx, vy, cxy = _blur(x * x) - mx * mx, _blur(y * y) - my * my, _blur(x * y) - mx * my
+    cs = (2 * cxy + c2) / (vx + vy + c2)
+    full = (2 * mx * my + c1) / (mx * mx + my * my + c1) * cs
+    return full.mean(axis=(0, 1)), cs.mean(axis=(0, 1))
+
+
+def _pool(x: np.ndarray) -> np.ndarray:
+    """2x2 mean with stride 2; an odd side gets a zero row or column in front (``avg_pool2d``, padding 1)."""
+    x = np.pad(x, ((x.shape[0] % 2, 0), (x.shape[1] % 2, 0), (0, 0)))
+    return (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) / 4
+
+
+def ms_ssim_db(value: float | None) -> float | None:
+    """MS-SSIM in dB, ``-10 log10(1 - value)``, as CompressAI plots it; None for None or an exact 1."""
+    if value is None or not np.isfinite(value) or value >= 1:
+        return None
+    return float(-10 * np.log10(1 - value))
 
 
 def bd_rate(anchor_rate: Sequence[float], anchor_quality: Sequence[float],

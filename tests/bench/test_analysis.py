@@ -68,3 +68,57 @@ def test_bd_rates_against_known_shifts(summary) -> None:
     # JPEG is JPEG 2000 at twice the rate: JPEG 2000 saves exactly half against it.
     assert bd["vs_jpeg"]["psnr"]["jpeg2000"]["bd_rate"] == pytest.approx(-50)
     assert bd["vs_jpeg"]["psnr"]["jpeg2000"]["overlap"] == 1.0
+
+
+def base_rows():
+    """JPEG at twice the rd family's rate for the same PSNR and MS-SSIM; JPEG 2000 at the family's rate; paper-ae
+    one point at a quarter of JPEG's rate at one of JPEG's own qualities."""
+    def r(codec, setting, level, bpp, quality):
+        return {"size": "full", "image": "a", "codec": codec, "setting": setting, "level": level, "bpp": bpp,
+                "psnr": quality, "roi_psnr": quality, "ssim": 0.9, "roi_ssim": 0.9, "roi_fraction": 0.25,
+                "ms_ssim": 1 - 10 ** (-quality / 20), "encode_s": 0.1, "decode_s": 0.01}  # MS-SSIM dB: psnr / 2
+
+    rows = []
+    for q, (b, p) in enumerate(zip([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2], [20.0, 23.0, 26.0, 29.0, 32.0, 36.0, 40.0])):
+        rows.append(r("jpeg", q + 1, None, 2 * b, p))
+        rows.append(r("jpeg2000", b, None, b, p))
+    for n, (b, p) in enumerate(zip([0.1, 0.2, 0.4, 0.8], [23.0, 26.0, 29.0, 32.0]), 1):
+        rows.append(r("base", f"rd-q{n}", 0, b, p))
+    rows.append(r("base", "paper-ae", 0, 0.1, 26.0))  # JPEG q3 gives 26 dB at 0.4 bpp
+    rows.append(r("base", "mid", 0, 0.2, 27.5))  # halfway from q3 to q4 (29 dB at 0.8 bpp), 3 dB per doubling
+    rows.append(r("base", "wide-q1", 0, 0.05, 10.0))  # alone in its family, below JPEG's range
+    return rows
+
+
+def test_families_group_q_numbered_models_in_point_order() -> None:
+    groups = analysis.families(["rd-q2", "paper-ae", "rd-q10", "rd-q1", "x-q3"])
+    assert groups == {"rd": ["rd-q1", "rd-q2", "rd-q10"], "paper-ae": ["paper-ae"], "x-q3": ["x-q3"]}
+
+
+def test_base_layer_against_jpeg_with_known_answers() -> None:
+    points = analysis.means(base_rows())["full"]
+    base = analysis.base_layer(points)
+    entries = {e["name"]: e for e in base["entries"]}
+    assert [e["kind"] for e in base["entries"]] == ["family", "model", "model", "model", "peer"]
+    assert entries["rd"]["members"] == ["rd-q1", "rd-q2", "rd-q3", "rd-q4"]
+    for metric in ("psnr", "ms_ssim_db"):  # half JPEG's rate at every quality: -50 % on both
+        assert entries["rd"]["bd"][metric]["bd_rate"] == pytest.approx(-50, abs=0.5)  # PCHIP bends near 32 dB
+        assert entries["jpeg2000"]["bd"][metric]["bd_rate"] == pytest.approx(-50, abs=1e-6)
+    assert set(entries) == {"rd", "paper-ae", "mid", "wide-q1", "jpeg2000"}  # peers without rows are left out
+    lone = entries["paper-ae"]["jpeg_at"]
+    for metric in ("psnr", "ms_ssim_db"):
+        assert lone[metric]["bpp"] == pytest.approx(0.4) and lone[metric]["between"] == [3, 3]
+        assert lone[metric]["rate_change"] == pytest.approx(-75)
+    assert entries["wide-q1"]["jpeg_at"] == {"psnr": None, "ms_ssim_db": None}
+    models = {m["model"]: m for m in base["models"]}
+    assert set(models) == {"rd-q1", "rd-q2", "rd-q3", "rd-q4", "paper-ae", "mid", "wide-q1"}
+    assert models["paper-ae"]["ms_ssim_db"] == pytest.approx(13.0)
+    assert models["rd-q2"]["jpeg_at"]["psnr"]["rate_change"] == pytest.approx(-50)
+    # Between two JPEG points, JPEG's rate is read off the PCHIP curve in log rate: a straight line here.
+    for metric in ("psnr", "ms_ssim_db"):
+        assert models["mid"]["jpeg_at"][metric]["between"] == [3, 4]
+        assert models["mid"]["jpeg_at"][metric]["bpp"] == pytest.approx(0.4 * 2 ** 0.5)
+
+
+def test_summary_without_base_rows_has_no_base_layer(summary) -> None:
+    assert summary["base_layer"] is None

@@ -1,6 +1,7 @@
 """The codec adapters: every operating point decodes from its own bytes; the baseline pays roicodec's framing."""
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import roicodec
 from roicodec import container
 from roicodec.bench import codecs
 from roicodec.metrics import psnr
+from roicodec.models import registry
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,7 @@ def coded(small) -> dict:
     image, mask = small
     out = {}
     for codec in codecs.default_codecs():
-        streams = codec.encode(image, mask, codec.jobs[len(codec.jobs) // 2])  # mid-sweep: neither extreme
+        streams = codec.encode(image, mask, codec.jobs[2 * len(codec.jobs) // 3])  # mid-sweep: neither extreme
         out[codec.name] = (codec, streams)
     return out
 
@@ -24,6 +26,8 @@ def coded(small) -> dict:
 def test_every_codec_round_trips(small, coded) -> None:
     image, mask = small
     for name, (codec, streams) in coded.items():
+        if name == "base":  # the base layer alone refines nothing: tested below
+            continue
         assert streams, name
         scores = []
         for stream in streams:
@@ -64,7 +68,7 @@ def test_scalable_jpeg_refines_only_the_roi(small, coded) -> None:
     for level in levels[1:]:
         assert np.array_equal(level[~mask], base_jpeg[~mask])
     scores = [psnr(image, level, mask) for level in levels]
-    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+    assert all(a < b for a, b in itertools.pairwise(scores)), scores
 
 
 def test_whole_image_codecs_sweep_their_qualities(small) -> None:
@@ -72,3 +76,29 @@ def test_whole_image_codecs_sweep_their_qualities(small) -> None:
     jpeg = codecs.jpeg()
     sizes = [len(jpeg.encode(image, mask, q)[0].data) for q in jpeg.jobs]
     assert sizes == sorted(sizes)
+
+
+def test_base_layers_are_every_installed_models_base_only_file(small) -> None:
+    image, mask = small
+    codec = next(c for c in codecs.default_codecs() if c.name == "base")
+    assert list(codec.jobs) == list(registry.available())
+    for model in codec.jobs:
+        (stream,) = codec.encode(image, mask, model)
+        data = roicodec.encode(image, qualities=(), model=model)
+        assert stream.data == data and stream.setting == model and stream.level == 0
+        with roicodec.open(data) as f:
+            assert f.model[0] == model and f.qualities == () and f.level_info[0].bytes == len(data)
+        decoded = codec.decode(stream)
+        assert decoded.shape == image.shape and decoded.dtype == np.uint8
+        assert np.array_equal(decoded, roicodec.decode(data, 0))
+        assert psnr(image, decoded) > 12, model  # a picture, however coarse (early weights included)
+    assert [c.jobs for c in codecs.default_codecs(["paper-ae"]) if c.name == "base"] == [("paper-ae",)]
+
+
+def test_jpeg_sweep_reaches_down_to_base_layer_quality(small) -> None:
+    # JPEG's rate at a base layer's PSNR must be read off the curve, not extrapolated below its lowest quality.
+    image, mask = small
+    jpeg = codecs.jpeg()
+    lowest = psnr(image, jpeg.decode(jpeg.encode(image, mask, min(jpeg.jobs))[0]))
+    base = codecs.BaseLayers(("paper-ae",))
+    assert lowest < psnr(image, base.decode(base.encode(image, mask, "paper-ae")[0]))

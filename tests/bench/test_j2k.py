@@ -1,6 +1,7 @@
 """JPEG 2000 quality-layer prefixes: each a complete codestream whose length is the rate of its layers."""
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_prefixes_hold_one_more_layer_each(small) -> None:
     for n, target in zip(sizes[1:], TARGETS[1:]):
         assert bpp(n, w, h) == pytest.approx(target, rel=0.15)
     scores = [psnr(image, decode(p)) for p in prefixes]
-    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+    assert all(a < b for a, b in itertools.pairwise(scores)), scores
 
 
 def test_last_prefix_is_the_codestream_without_its_index(small) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 import roicodec
 from roicodec import cli
+from roicodec.models import registry
 
 WAIT_MS = 60_000  # the machine may be busy; a healthy run takes a second or two
 
@@ -92,6 +93,8 @@ def test_encode_widget_end_to_end(make_napari_viewer, qtbot, tmp_path: Path, sma
     part(widget, "roi_source").value = "Labels layer"
     part(widget, "labels_layer").value = viewer.layers["drawn ROI"]
     part(widget, "qualities").value = "60, 95"
+    assert part(widget, "base_model").value == registry.DEFAULT
+    part(widget, "base_model").value = "rd-q2"
     widget.encode()
     qtbot.waitUntil(lambda: widget.result is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: part(widget, "encode_button").enabled, timeout=WAIT_MS)
@@ -107,7 +110,7 @@ def test_encode_widget_end_to_end(make_napari_viewer, qtbot, tmp_path: Path, sma
     part(widget, "save_path").value = tmp_path / "out"
     widget.save()
     with roicodec.open(tmp_path / "out.roi") as f:
-        assert f.qualities == (60, 95) and f.metadata["name"] == "crop"
+        assert f.qualities == (60, 95) and f.metadata["name"] == "crop" and f.model[0] == "rd-q2"
         np.testing.assert_array_equal(f.mask, mask)
 
 

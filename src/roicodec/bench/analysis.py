@@ -1,13 +1,15 @@
 """From the sweep's rows to what the page shows: mean curves, the JPEG base matched to roicodec's, per-level bpp
-ratios in the paper's form, and BD-rates.
+ratios in the paper's form, BD-rates, and the base layers of every base model against JPEG and the peers.
 
 Means are over images, per operating point (metrics per image first, DESIGN.md 4); ratios are ratios of mean bpp;
-BD-rates run on the mean curves, as CompressAI's evaluation does.
+BD-rates run on the mean curves, as CompressAI's evaluation does. MS-SSIM is averaged over images, then put in dB
+(``-10 log10(1 - mean)``), as CompressAI's plots do; its BD-rates run on those dB.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -17,11 +19,17 @@ import numpy as np
 from roicodec import metrics
 
 METRICS = ("psnr", "roi_psnr", "ssim", "roi_ssim")
+MEANS = METRICS + ("ms_ssim",)
 TIMES = ("encode_s", "decode_s")
 ROI = "roicodec"
 SCALABLE = "scalable-jpeg"
 JPEG = "jpeg"
+BASE = "base"
 WHOLE_IMAGE = ("jpeg2000", "jpeg", "webp", "avif")
+BASE_PEERS = ("jpeg2000", "avif", "webp")
+BASE_METRICS = ("psnr", "ms_ssim_db")
+FAMILY = re.compile(r"(?P<family>.+)-q(?P<point>\d+)")
+"""Base models named ``<family>-q<n>`` form one rate-distortion curve (``rd-q1`` .. ``rd-q4``); others stand alone."""
 FULL_OVERLAP = 0.75
 """Below this share of common quality range the bjontegaard package warns; the page flags such BD-rates."""
 
@@ -37,10 +45,12 @@ def means(rows: Sequence[dict[str, Any]]) -> dict[str, list[Point]]:
     for (size, codec, setting, level), group in groups.items():
         point = {"codec": codec, "setting": setting, "level": level, "images": len(group),
                  "bpp": float(np.mean([r["bpp"] for r in group]))}
-        for key in METRICS + TIMES:
-            # null is an exact reconstruction (infinite PSNR): it cannot enter a mean in dB
-            values = [r[key] for r in group if r[key] is not None]
+        for key in MEANS + TIMES:
+            # null is an exact reconstruction (infinite PSNR), or no MS-SSIM (image too small, or rows from before
+            # it was measured): it cannot enter a mean
+            values = [r[key] for r in group if r.get(key) is not None]
             point[key] = float(np.mean(values)) if values else None
+        point["ms_ssim_db"] = metrics.ms_ssim_db(point["ms_ssim"])
         out[size].append(point)
     for points in out.values():
         points.sort(key=lambda p: (p["codec"], p["setting"] if p["setting"] is not None else -1,
@@ -120,6 +130,82 @@ def bd_rates(points: Sequence[Point], matched: int) -> dict[str, Any]:
     return {"roicodec": roicodec, "vs_jpeg": peers}
 
 
+def families(models: Sequence[str]) -> dict[str, list[str]]:
+    """Base models grouped into curves: ``rd-q1`` .. ``rd-q4`` -> ``{"rd": [...]}`` in point order; a model that
+    shares its family with no other is its own group, named after itself."""
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for m in models:
+        match = FAMILY.fullmatch(m)
+        groups[match["family"] if match else m].append((int(match["point"]) if match else 0, m))
+    out = {}
+    for family, members in groups.items():
+        if len(members) == 1:
+            out[members[0][1]] = [members[0][1]]
+        else:
+            out[family] = [m for _, m in sorted(members)]
+    return out
+
+
+def rate_at(anchor: Sequence[Point], metric: str, quality: float | None) -> dict[str, Any] | None:
+    """The anchor's bpp at ``quality``, read off the curve that BD-rate integrates (PCHIP of log rate against
+    quality, on the points that raise quality); None outside the anchor's quality range."""
+    from scipy.interpolate import PchipInterpolator
+
+    if quality is None:
+        return None
+    rates, qualities = metrics.monotone([p["bpp"] for p in anchor],
+                                        [p[metric] if p[metric] is not None else math.nan for p in anchor])
+    if len(rates) < 2 or not qualities[0] <= quality <= qualities[-1]:
+        return None
+    bpp = float(np.exp(PchipInterpolator(qualities, np.log(rates))(quality)))
+    settings = {p["bpp"]: p["setting"] for p in anchor}
+    upper = int(np.searchsorted(qualities, quality))
+    lower = max(upper - 1, 0) if qualities[upper] != quality else upper
+    return {"bpp": bpp, "between": [settings[rates[lower]], settings[rates[upper]]]}
+
+
+def base_layer(points: Sequence[Point]) -> dict[str, Any] | None:
+    """Every base model's base layer alone against Pillow's JPEG, beside JPEG 2000, AVIF and WebP.
+
+    A family of base models (``rd-q1`` ..) is one curve with BD-rates against JPEG on PSNR and on MS-SSIM in dB; a
+    lone model is one point, given with JPEG's bpp at its PSNR and at its MS-SSIM. Every model also gets its own
+    row: mean bpp, PSNR, MS-SSIM, and JPEG's bpp at the same PSNR.
+    """
+    base = [p for p in points if p["codec"] == BASE]
+    jpeg = curve(points, JPEG)
+    if not base or not jpeg:
+        return None
+    by_model = {p["setting"]: p for p in base}
+
+    def at_jpeg(p: Point) -> dict[str, Any]:
+        out = {}
+        for m in BASE_METRICS:
+            found = rate_at(jpeg, m, p[m])
+            out[m] = found and {**found, "rate_change": 100 * (p["bpp"] / found["bpp"] - 1)}
+        return out
+
+    models = [{"model": name, "bpp": p["bpp"], "psnr": p["psnr"], "ms_ssim": p["ms_ssim"],
+               "ms_ssim_db": p["ms_ssim_db"], "images": p["images"], "jpeg_at": at_jpeg(p)}
+              for name, p in by_model.items()]
+    entries = []
+    for name, members in families(list(by_model)).items():
+        pts = [by_model[m] for m in members]
+        if len(pts) > 1:
+            entries.append({"name": name, "kind": "family", "members": members,
+                            "bd": {m: bd(jpeg, pts, m) for m in BASE_METRICS}})
+        else:
+            entries.append({"name": name, "kind": "model", "members": members, "jpeg_at": at_jpeg(pts[0])})
+    entries.sort(key=lambda e: e["kind"] != "family")
+    for c in BASE_PEERS:
+        pts = curve(points, c)
+        if pts:
+            entries.append({"name": c, "kind": "peer", "members": [c], "points": len(pts),
+                            "bd": {m: bd(jpeg, pts, m) for m in BASE_METRICS},
+                            "bpp_range": [pts[0]["bpp"], pts[-1]["bpp"]]})
+    return {"anchor": JPEG, "entries": entries, "models": models,
+            "jpeg_bpp_range": [jpeg[0]["bpp"], jpeg[-1]["bpp"]]}
+
+
 def summarise(rows: Sequence[dict[str, Any]], paper: dict[int, float]) -> dict[str, Any]:
     """Everything the page reports, per size, computed from the rows alone."""
     out: dict[str, Any] = {}
@@ -135,5 +221,6 @@ def summarise(rows: Sequence[dict[str, Any]], paper: dict[int, float]) -> dict[s
                        "paper_base_quality": paper_base_quality(points, paper[0]),
                        "paper_fit_quality": paper_fit_quality(points, paper)},
             "bd": bd_rates(points, q),
+            "base_layer": base_layer(points),
         }
     return out

@@ -22,7 +22,9 @@ from roicodec.bench.j2k import layer_prefixes
 from roicodec.codec import DEFAULT_TILE
 from roicodec.models import registry
 
-JPEG_QUALITIES = (5, 10, 20, 35, 50, 75, 90, 100)
+JPEG_QUALITIES = (2, 3, 4, 5, 10, 20, 35, 50, 75, 90, 100)
+"""q2-q4 reach down to the base layers' PSNR (the paper's autoencoder sits between q3 and q4 on Kodak), so that JPEG's
+rate at a base layer's quality is read off the curve, not extrapolated."""
 WEBP_QUALITIES = (0, 5, 20, 40, 60, 80, 90, 100)
 AVIF_QUALITIES = (0, 15, 30, 45, 60, 75, 85, 95)
 J2K_BPP = (0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3.0, 6.0)
@@ -84,6 +86,36 @@ class Roicodec:
 
     def decode(self, stream: Stream) -> np.ndarray:
         return roicodec.decode(stream.data, stream.level)
+
+
+@dataclass
+class BaseLayers:
+    """The base layer alone, one job per installed base model: the base-only ``.roi`` file of each.
+
+    ``roicodec.encode(image, qualities=(), model=name)`` makes a file with no enhancement layer; its rate counts
+    every byte of it (signature, header, base), and it is decoded from those bytes with ``roicodec.decode(data, 0)``.
+    The ROI plays no part. The row's setting is the model's name.
+    """
+
+    models: tuple[str, ...] = field(default_factory=lambda: tuple(registry.available()))
+    name: str = "base"
+
+    @property
+    def jobs(self) -> Sequence[Any]:
+        return self.models
+
+    @property
+    def description(self) -> str:
+        identities = registry.available()
+        named = ", ".join(f"`{m}` (hash `{identities[m].hash.hex()}`)" for m in self.models)
+        return (f"the base layer alone: `roicodec.encode(image, qualities=(), model=name)`, every byte of the "
+                f"base-only `.roi` file, decoded with `roicodec.decode(data, 0)`; models {named}")
+
+    def encode(self, rgb: np.ndarray, mask: np.ndarray, job: Any) -> list[Stream]:
+        return [Stream(roicodec.encode(rgb, qualities=(), model=job), job, 0)]
+
+    def decode(self, stream: Stream) -> np.ndarray:
+        return roicodec.decode(stream.data, 0)
 
 
 @dataclass
@@ -199,8 +231,16 @@ def jpeg() -> PillowCodec:
                                                             "tables)")
 
 
-def default_codecs() -> list[Codec]:
-    """roicodec and the paper's baseline first, then what a user would pick instead."""
-    return [Roicodec(), ScalableJpeg(), Jpeg2000(), jpeg(),
-            PillowCodec("webp", "WEBP", WEBP_QUALITIES, {"method": WEBP_METHOD}, "the slowest, best method"),
-            PillowCodec("avif", "AVIF", AVIF_QUALITIES, {"speed": AVIF_SPEED}, "4:2:0")]
+def webp() -> PillowCodec:
+    return PillowCodec("webp", "WEBP", WEBP_QUALITIES, {"method": WEBP_METHOD}, "the slowest, best method")
+
+
+def avif() -> PillowCodec:
+    return PillowCodec("avif", "AVIF", AVIF_QUALITIES, {"speed": AVIF_SPEED}, "4:2:0")
+
+
+def default_codecs(models: Sequence[str] | None = None) -> list[Codec]:
+    """roicodec and the paper's baseline first, then what a user would pick instead, then the base layer alone of
+    each base model in ``models`` (default: every installed one)."""
+    base = BaseLayers() if models is None else BaseLayers(tuple(models))
+    return [Roicodec(), ScalableJpeg(), Jpeg2000(), jpeg(), webp(), avif(), base]

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--sizes", default=DEFAULT_SIZES,
                     help=f"comma-separated: full and/or HEIGHTxWIDTH centre crops (default {DEFAULT_SIZES})")
     ap.add_argument("--limit", type=int, help="code only the first N images (a quick look, not a result)")
+    ap.add_argument("--base-models", help="comma-separated base models whose base layer is coded alone and timed "
+                                          "(default: every installed one, `roicodec.models.registry.available()`)")
     ap.add_argument("--speed-images", type=int, default=6, help="images timed for the speed table (default 6)")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per codec and image (default 5)")
     ap.add_argument("--report-only", action="store_true", help="remake tables, figures and page from the JSON")
@@ -88,8 +90,9 @@ def _warm_up(codecs: list[Any]) -> None:
     mask = np.zeros((64, 64), bool)
     mask[16:48, 16:48] = True
     for codec in codecs:
-        streams = codec.encode(ramp, mask, codec.jobs[0])
-        codec.decode(streams[-1])
+        for job in codec.jobs:  # every job: the base layers' jobs are models
+            streams = codec.encode(ramp, mask, job)
+            codec.decode(streams[-1])
 
 
 def run(args: argparse.Namespace, argv: list[str], out: Path, page: Path, started: float) -> dict[str, Any]:
@@ -105,7 +108,13 @@ def run(args: argparse.Namespace, argv: list[str], out: Path, page: Path, starte
         raise ValueError("--data DIR is needed unless --report-only")
     paths = data.image_paths(args.data)[:args.limit]
     roi = data.roi_source(args.roi, args.masks)
-    coders = codecs.default_codecs()
+    installed = registry.available()
+    models = tuple(installed) if args.base_models is None else tuple(
+        m.strip() for m in args.base_models.split(",") if m.strip())
+    unknown = [m for m in models if m not in installed]
+    if unknown:
+        raise ValueError(f"no base model named {', '.join(unknown)}; installed: {', '.join(installed)}")
+    coders = codecs.default_codecs(models)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     _warm_up(coders)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +127,7 @@ def run(args: argparse.Namespace, argv: list[str], out: Path, page: Path, starte
 
     speed_size = data.FULL if data.FULL in sizes else sizes[0]
     timed = list(data.items(paths[:args.speed_images], [speed_size], roi))
-    speed_rows = speed.measure(timed, args.repeats)
+    speed_rows = speed.measure(timed, args.repeats, models=models)
     (out / "speed.json").write_text(json.dumps(speed_rows, indent=1) + "\n")
     timed_at = time.perf_counter()
 
@@ -128,6 +137,7 @@ def run(args: argparse.Namespace, argv: list[str], out: Path, page: Path, starte
         "args": argv, "date": datetime.date.today().isoformat(),
         "data": str(args.data), "images": len(paths), "sizes": sizes, "roi": roi.name, "rows": rows,
         "out_name": os.path.relpath(out, page.parent), "model": {"name": model.name, "hash": model.hash.hex()},
+        "base_models": {m: installed[m].hash.hex() for m in models},
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, load average {load:.1f} at the start",
         "torch_threads": torch.get_num_threads() if torch else None, "versions": _versions(),
         "codecs": {c.name: c.description for c in coders},
@@ -158,6 +168,14 @@ def report(out: Path, page: Path, meta: dict[str, Any], started: float | None) -
                         f"{label}, {size}: {meta['images']} images, ROI {meta['roi']}", out / name)
         figures[size] = f"{rel}/{name}"
     plots.ratio_figure(summary, paper, label, out / "ratios.png")
+    figures_base = {}
+    for size, s in summary.items():
+        if s.get("base_layer"):
+            name = f"base_{size}.png"
+            plots.base_figure(s["points"], f"{label}, {size}: base layers alone, {meta['images']} images",
+                              out / name)
+            figures_base[size] = f"{rel}/{name}"
+    figures["base"] = figures_base
     if started is not None:
         meta["times"]["report_s"] = time.perf_counter() - started - sum(meta["times"].values())
         meta["times"]["total_s"] = time.perf_counter() - started

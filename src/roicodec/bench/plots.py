@@ -1,5 +1,6 @@
-"""The figures: rate-distortion curves like the paper's Fig. 3, and the per-level bpp ratio against the JPEG base
-quality. PNGs with labelled axes and a legend, drawn from the summary alone."""
+"""The figures: rate-distortion curves like the paper's Fig. 3, the per-level bpp ratio against the JPEG base
+quality, and the base layers alone against JPEG and the peers. PNGs with labelled axes and a legend, drawn from the
+summary alone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from roicodec.bench.analysis import ROI, SCALABLE, WHOLE_IMAGE, curve
+from roicodec.bench.analysis import BASE, BASE_PEERS, JPEG, ROI, SCALABLE, WHOLE_IMAGE, curve, families
 
 PANELS = (("psnr", "PSNR, whole image (dB)"), ("roi_psnr", "ROI-PSNR (dB)"),
           ("ssim", "SSIM, whole image"), ("roi_ssim", "ROI-SSIM"))
@@ -98,5 +99,61 @@ def ratio_figure(summaries: dict[str, dict[str, Any]], paper: dict[int, float], 
         ax.set_title(f"{dataset}, {size}")
         ax.grid(True, which="both", alpha=0.3)
     axes.flat[0].legend(fontsize=7, ncol=2, loc="upper left")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+BASE_PANELS = (("psnr", "PSNR, whole image (dB)"), ("ms_ssim_db", "MS-SSIM, whole image (dB): -10 log10(1 - MS-SSIM)"))
+FAMILY_STYLES = (("tab:red", "o"), ("tab:brown", "s"), ("tab:pink", "D"), ("tab:olive", "^"))
+MODEL_STYLES = (("black", "*"), ("tab:cyan", "X"), ("tab:blue", "h"), ("tab:gray", "p"))
+
+
+def base_figure(points: Sequence[dict[str, Any]], title: str, path: Path) -> None:
+    """Two panels (PSNR and MS-SSIM in dB against bpp): each family of base models as one labelled curve, each
+    lone model as one point, and JPEG, JPEG 2000, AVIF and WebP; the rate axis spans the base layers' rates."""
+    plt = _pyplot()
+    from matplotlib import ticker
+
+    by_model = {p["setting"]: p for p in points if p["codec"] == BASE}
+    groups = families(list(by_model))
+    series = []  # (points, label, (color, marker, line), point labels or None)
+    lone = [g[0] for g in groups.values() if len(g) == 1]
+    for (name, members), (color, marker) in zip(((n, g) for n, g in groups.items() if len(g) > 1), FAMILY_STYLES):
+        series.append(([by_model[m] for m in members], f"{name} family (base layer alone)", (color, marker, "-"),
+                       [m.rsplit("-", 1)[-1] for m in members]))
+    for model, (color, marker) in zip(lone, MODEL_STYLES):
+        series.append(([by_model[model]], f"{model} (base layer alone)", (color, marker, ""), None))
+    for c in (JPEG, *BASE_PEERS):
+        if curve(points, c):
+            series.append((curve(points, c), LABEL[c], STYLE[c], None))
+    base_rates = [p["bpp"] for p in by_model.values()]
+    lo = min([*base_rates, *(p["bpp"] for p in curve(points, JPEG)[:1])]) / 1.5
+    hi = max(max(base_rates) * 3, 1.0)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained")
+    for ax, (metric, ylabel) in zip(axes.flat, BASE_PANELS):
+        shown = []
+        for pts, label, (color, marker, line), tags in series:
+            pts = [p for p in pts if p[metric] is not None]
+            if not pts:
+                continue
+            size = 12 if tags is None and line == "" else 5
+            ax.plot([p["bpp"] for p in pts], [p[metric] for p in pts], line, color=color, marker=marker,
+                    label=label, markersize=size)
+            shown += [p[metric] for p in pts if lo <= p["bpp"] <= hi]
+            for p, tag in zip(pts, tags or ()):
+                ax.annotate(tag, (p["bpp"], p[metric]), textcoords="offset points", xytext=(4, -10), fontsize=7,
+                            color=color)
+        ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
+        if shown:
+            pad = 0.05 * (max(shown) - min(shown) or 1)
+            ax.set_ylim(min(shown) - pad, max(shown) + pad)
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("bits per pixel (all bytes of the file)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=4)
+    fig.suptitle(title)
     fig.savefig(path, dpi=90)
     plt.close(fig)

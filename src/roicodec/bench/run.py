@@ -1,7 +1,8 @@
 """The sweep: every image x size x codec x operating point, measured and written as one JSON line each.
 
 A row holds the stream's bytes and bpp (all bytes, DESIGN.md 4), PSNR and SSIM over the whole image and over the
-ROI, and the time to encode (the whole encoding that made the stream: for a layered codec every level shares it) and
+ROI, MS-SSIM over the whole image (null on images under 161 pixels a side, too small for its five scales), and the
+time to encode (the whole encoding that made the stream: for a layered codec every level shares it) and
 to decode that operating point from its own bytes. Times here are single runs on a shared machine: the speed table
 comes from ``speed.py``, not from these.
 """
@@ -30,6 +31,7 @@ def _finite(value: float) -> float | None:
 def measure(item: Item, codec: Codec) -> list[dict[str, Any]]:
     """The rows of one image at one size through one codec."""
     h, w = item.rgb.shape[:2]
+    multiscale = min(h, w) >= metrics.ms_ssim_min_side()
     rows = []
     for job in codec.jobs:
         start = time.perf_counter()
@@ -49,6 +51,7 @@ def measure(item: Item, codec: Codec) -> list[dict[str, Any]]:
                 "psnr": _finite(metrics.psnr(item.rgb, decoded)),
                 "roi_psnr": _finite(metrics.psnr(item.rgb, decoded, item.mask)),
                 "ssim": metrics.masked_mean(smap), "roi_ssim": metrics.masked_mean(smap, item.mask),
+                "ms_ssim": metrics.ms_ssim(item.rgb, decoded) if multiscale else None,
                 "roi_fraction": float(np.mean(item.mask)), "encode_s": encode_s, "decode_s": decode_s,
             })
     return rows

@@ -15,6 +15,7 @@ from napari.layers import Image, Labels, Layer, Shapes
 import roicodec
 from roicodec.atomic import write_bytes
 from roicodec.errors import RoiError
+from roicodec.models import registry
 from roicodec.napari._evaluate import Point, level_points
 from roicodec.napari._layers import LayerData, describe, image_pixels, roi_layers
 from roicodec.napari._roi import labels_mask, otsu_mask, semantic_available, semantic_mask
@@ -54,6 +55,8 @@ class EncodeWidget(Container):
         self._qualities = LineEdit(name="qualities", label="Qualities",
                                    value=",".join(map(str, roicodec.DEFAULT_QUALITIES)),
                                    tooltip="JPEG quality of each enhancement layer, lowest first")
+        self._model = ComboBox(name="base_model", label="Base model", choices=list(registry.available()),
+                               value=registry.DEFAULT, tooltip=registry.CHOICES_HELP)
         self._run = PushButton(name="encode_button", text="Encode")
         self._status = Label(name="status", value="")
         self._table = figures_table(rows=5)
@@ -61,7 +64,7 @@ class EncodeWidget(Container):
         self._save = PushButton(name="save_button", text="Save .roi", enabled=False)
         self.extend([
             Container(widgets=[self._image, self._source, self._labels, self._shapes, self._smoothing,
-                               self._qualities]),
+                               self._qualities, self._model]),
             self._run, self._status, self._table, Container(widgets=[self._path]), self._save,
         ])
         self._source.changed.connect(self._show_options)
@@ -126,7 +129,7 @@ class EncodeWidget(Container):
             return
         self._run.enabled = False
         self._status.value = "encoding…"
-        self.worker = start(_encode, pixels, job, qualities, describe(meta), f"{image.name} encoded",
+        self.worker = start(_encode, pixels, job, qualities, self._model.value, describe(meta), f"{image.name} encoded",
                             desc="Encoding .roi", steps=3, status=self._status, done=self._show,
                             after=lambda: setattr(self._run, "enabled", True))
 
@@ -162,11 +165,11 @@ def _qualities(text: str) -> tuple[int, ...]:
         raise RoiError(f"qualities {text!r} are not comma-separated integers, e.g. 75,90,100") from None
 
 
-def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], description: dict[str, Any],
+def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], model: str, description: dict[str, Any],
             name: str) -> Iterator[None]:
     mask = job()
     yield
-    data = roicodec.encode(pixels, mask, qualities=qualities, metadata=description)
+    data = roicodec.encode(pixels, mask, qualities=qualities, model=model, metadata=description)
     yield
     layers = roi_layers(data, name, name=name)
     info = layers[0][1]["metadata"]["roicodec"]["levels"]
