@@ -61,7 +61,7 @@ def test_file_size_limit_from_the_os(tmp_path, small_file) -> None:
         from roicodec.cli import main
         sys.exit(main(["decode", {str(tmp_path / "in.roi")!r}, "-o", {str(tmp_path / "out.png")!r}]))
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "File too large" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "out.png").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.roi", "out.png"]
@@ -92,3 +92,51 @@ def test_kill_during_encode_leaves_old_file_or_none(tmp_path) -> None:
             f.decode(0)
     # A killed writer can leave its hidden temporary file; never a partial file under the target's name.
     assert all(p.name == "big.roi" or p.name.startswith(".big.roi.") for p in tmp_path.iterdir())
+
+
+def _fail_on_call(monkeypatch, module, name: str, call: int, exc: BaseException) -> None:
+    """Make ``module.name`` raise ``exc`` on its ``call``-th call."""
+    real, calls = getattr(module, name), []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, failing)
+
+
+@pytest.mark.parametrize("where", ["tile", "layer copy"])
+def test_failure_mid_encode_leaves_no_output(tmp_path, monkeypatch, astronaut, where) -> None:
+    """The file is written chunk by chunk: a failure after some are out leaves the previous file, or none."""
+    from roicodec import codec, ladder
+
+    image = np.ascontiguousarray(astronaut[:150, :200])
+    if where == "tile":  # the base is in the file, the layers half made
+        _fail_on_call(monkeypatch, ladder, "encode_tile", 4, OSError(errno.EIO, os.strerror(errno.EIO)))
+    else:  # the bases and the mask are in the file
+        _fail_on_call(monkeypatch, codec, "_copy", 2, OSError(errno.EIO, os.strerror(errno.EIO)))
+    with pytest.raises(OSError, match="Input/output error"):
+        roicodec.encode(image, path=tmp_path / "new.roi", tile=64)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "old.roi").write_bytes(b"previous")
+    monkeypatch.undo()
+    _fail_on_call(monkeypatch, ladder, "encode_tile", 4, OSError(errno.EIO, os.strerror(errno.EIO)))
+    with pytest.raises(OSError):
+        roicodec.encode(image, path=tmp_path / "old.roi", tile=64)
+    assert [p.name for p in tmp_path.iterdir()] == ["old.roi"]
+    assert (tmp_path / "old.roi").read_bytes() == b"previous"
+
+
+def test_failure_mid_decode_leaves_no_output(tmp_path, monkeypatch, capsys, astronaut) -> None:
+    """The CLI decodes into a mapped .npy a tile at a time: a failure part way leaves no partial output."""
+    from roicodec import ladder
+    from roicodec.errors import CorruptFileError
+
+    roicodec.encode(np.ascontiguousarray(astronaut[:150, :200]), path=tmp_path / "in.roi", tile=64)
+    _fail_on_call(monkeypatch, ladder, "decode_tile", 3, CorruptFileError("tile 3 is damaged: the file is damaged"))
+    assert main(["decode", str(tmp_path / "in.roi"), "-o", str(tmp_path / "out.npy")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tile 3 is damaged" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.roi"]

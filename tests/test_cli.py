@@ -74,7 +74,7 @@ def test_bad_input_is_one_line_and_leaves_no_file(files, small_file, capsys) -> 
 
 def test_console_script_exit_status(files) -> None:
     proc = subprocess.run([sys.executable, "-m", "roicodec.cli", "decode", str(files / "img.png"), "-o",
-                           str(files / "o.png")], capture_output=True, text=True)
+                           str(files / "o.png")], capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
 
 
@@ -125,3 +125,27 @@ def test_demo_with_the_automatic_roi(capsys) -> None:
     assert "automatic ROI (embedded segmenter)" in out
     rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0].isdigit()]
     assert [r[0] for r in rows] == ["0", "1", "2", "3"]
+
+
+def test_npy_in_and_out_a_tile_at_a_time(files, small, small_file, small_levels, capsys) -> None:
+    """.npy images and masks are read from disk, and .npy (and .tif, with tifffile) outputs written, tile by tile."""
+    np.save(files / "img.npy", small[0])
+    np.save(files / "mask.npy", small[1])
+    assert main(["encode", str(files / "img.npy"), "--mask", str(files / "mask.npy"), "-o", str(files / "n.roi")]) == 0
+    assert "wrote" in capsys.readouterr().out and (files / "n.roi").read_bytes() == small_file
+    assert main(["decode", str(files / "n.roi"), "--level", "2", "-o", str(files / "l2.npy")]) == 0
+    assert np.array_equal(np.load(files / "l2.npy"), small_levels[2])
+    tifffile = pytest.importorskip("tifffile")
+    assert main(["decode", str(files / "n.roi"), "-o", str(files / "top.tif")]) == 0
+    assert np.array_equal(tifffile.imread(files / "top.tif"), small_levels[3])
+    assert np.array_equal(np.asarray(Image.open(files / "top.tif")), small_levels[3])
+    assert sorted(p.name for p in files.iterdir() if p.name.startswith(".")) == []
+
+
+def test_npy_errors_are_one_line(files, capsys) -> None:
+    (files / "bad.npy").write_bytes(b"\x93NUMPY garbage")
+    _fail(["encode", str(files / "bad.npy"), "-o", str(files / "o.roi")], capsys, message="bad.npy",
+          absent=files / "o.roi")
+    np.save(files / "img.npy", np.zeros((16, 16, 3), np.uint8))
+    _fail(["encode", str(files / "img.npy"), "--roi", "auto", "-o", str(files / "o.roi")], capsys,
+          message="--roi auto needs an image file", absent=files / "o.roi")

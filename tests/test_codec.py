@@ -1,4 +1,6 @@
 import io
+import struct
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ def test_levels_refine_only_the_roi(small, small_levels) -> None:
     base = small_levels[0]
     assert len(small_levels) == 4
     scores = [psnr(image, level, mask) for level in small_levels]
-    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+    assert all(a < b for a, b in pairwise(scores)), scores
     for level in small_levels[1:]:
         assert np.array_equal(level[~mask], base[~mask])
     assert scores[-1] >= 45
@@ -35,7 +37,7 @@ def test_encoding_is_deterministic(small, small_file) -> None:
 
 def test_file_object_path_and_bytes_agree(small, small_file, tmp_path) -> None:
     path = tmp_path / "x.roi"
-    assert roicodec.encode(*small, path=path) == small_file
+    assert roicodec.encode(*small, path=path) is None  # streamed to the file, not held in memory
     assert path.read_bytes() == small_file
     with path.open("rb") as fp:
         f = roicodec.open(fp)
@@ -84,7 +86,7 @@ def test_grayscale(small) -> None:
     levels = roicodec.open(roicodec.encode(gray, small[1])).decode_all()
     assert all(level.shape == gray.shape and level.dtype == np.uint8 for level in levels)
     scores = [psnr(gray, level, small[1]) for level in levels]
-    assert all(a < b for a, b in zip(scores, scores[1:])) and scores[-1] >= 45
+    assert all(a < b for a, b in pairwise(scores)) and scores[-1] >= 45
     # The gray base is the luma of the RGB base, as Pillow computes it.
     rgb_base = roicodec.decode(roicodec.encode(np.repeat(gray[..., None], 3, 2), qualities=()))
     assert np.array_equal(levels[0], np.asarray(Image.fromarray(rgb_base).convert("L")))
@@ -198,7 +200,7 @@ def test_layers_follow_the_tile_grid(astronaut) -> None:
         assert f.header.tile == 64
         levels = f.decode_all()
     scores = [psnr(image, level, mask) for level in levels]
-    assert all(a < b for a, b in zip(scores, scores[1:])) and scores[-1] >= 45
+    assert all(a < b for a, b in pairwise(scores)) and scores[-1] >= 45
     for level in levels[1:]:
         assert np.array_equal(level[~mask], levels[0][~mask])
 
@@ -211,3 +213,166 @@ def test_tile_table_damage_is_refused() -> None:
     for bad, count in [(table, 2), (table, 4), (table[:-1], 3), (table + b"x", 3)]:
         with pytest.raises(CorruptFileError):
             ladder.unpack_tiles(bad, count)
+
+
+def _reference_encode(image: np.ndarray, masks: np.ndarray | None, qualities=roicodec.DEFAULT_QUALITIES,
+                      tile: int = 1024) -> bytes:
+    """The encoder as it was before it streamed: every plane, mask and layer in memory, joined at the end. Kept to
+    show that reading blocks and writing chunk by chunk changed no byte of the files."""
+    import zlib
+
+    from roicodec import base, container, ladder
+    from roicodec.models import registry
+
+    gray = image.ndim == 2 or image.shape[-1] != 3
+    stack = image[..., None] if gray else image
+    h, w, c = stack.shape[-3:]
+    masks = np.ones((1, h, w), bool) if masks is None else (masks != 0).reshape(-1, h, w)
+    identity = registry.info()
+    header = container.Header(w, h, "L" if gray else "RGB", tuple(qualities), identity.name, identity.hash, tile,
+                              planes=stack.shape[:-3], mask_per_plane=len(masks) > 1)
+    bases, layers = [], [[] for _ in qualities]
+    for p, plane in enumerate(stack.reshape(-1, h, w, c)):
+        data, base_layer = base.encode(plane, identity.name, tile)
+        bases.append(data)
+        tiles = [[] for _ in qualities]
+        for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+            for k, payload in enumerate(ladder.encode_tile(plane[ys, xs], base_layer.tile(i),
+                                                           masks[p % len(masks)][ys, xs], qualities)):
+                tiles[k].append(payload)
+        for k, layer in enumerate(tiles):
+            layers[k].append(ladder.pack_tiles(layer))
+    packed = []
+    for m in masks:
+        if not m.any():
+            packed.append(bytes(16))
+            continue
+        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        ys, xs = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        box = struct.pack(">IIII", xs.start, ys.start, xs.stop, ys.stop)
+        packed.append(box if m[ys, xs].all() else box + zlib.compress(np.packbits(m[ys, xs], axis=1).tobytes(), 9))
+    chunks = [container.chunk(container.HEADER, header.pack())]
+    chunks += [container.chunk(container.BASE, b) for b in bases]
+    if qualities:
+        chunks += [container.chunk(container.MASK, m) for m in packed]
+        chunks += [container.chunk(container.LAYER, payload) for layer in layers for payload in layer]
+    return container.SIGNATURE + b"".join(chunks)
+
+
+class _Blocks:
+    """An array on disk that is only ever read a block at a time, recording the largest block it gave."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array, self.shape, self.dtype, self.largest = array, array.shape, array.dtype, 0
+
+    def __getitem__(self, key):
+        block = self._array[key]
+        self.largest = max(self.largest, block.size)
+        return block
+
+
+@pytest.fixture(scope="module")
+def streamed(astronaut, tmp_path_factory) -> dict:
+    """A 200x290 RGB image with an irregular ROI, on disk as np.memmap, coded in 64-pixel tiles."""
+    folder = tmp_path_factory.mktemp("streamed")
+    image = np.ascontiguousarray(astronaut[50:250, 120:410])
+    yy, xx = np.mgrid[:200, :290]
+    mask = (((xx - 150) / 100.0) ** 2 + ((yy - 90) / 60.0) ** 2 <= 1) | ((xx + yy) % 37 == 0)
+    disk = np.lib.format.open_memmap(folder / "image.npy", "w+", np.uint8, image.shape)
+    disk[:] = image
+    disk.flush()
+    disk_mask = np.lib.format.open_memmap(folder / "mask.npy", "w+", bool, mask.shape)
+    disk_mask[:] = mask
+    disk_mask.flush()
+    data = roicodec.encode(image, mask, tile=64)
+    return {"folder": folder, "image": image, "mask": mask, "data": data,
+            "disk": np.load(folder / "image.npy", mmap_mode="r"), "disk_mask": np.load(folder / "mask.npy", mmap_mode="r")}
+
+
+def test_streaming_encoder_writes_the_bytes_it_always_wrote(small, small_file, streamed) -> None:
+    assert small_file == _reference_encode(*small)
+    assert streamed["data"] == _reference_encode(streamed["image"], streamed["mask"], tile=64)
+
+
+def test_stacks_and_gray_stream_to_the_same_bytes(astronaut, tmp_path) -> None:
+    gray = np.asarray(Image.fromarray(astronaut).convert("L"))
+    planes = np.stack([gray[:150, :170], gray[200:350, 100:270]])
+    masks = np.zeros(planes.shape, bool)
+    masks[0, 20:100, 30:160] = True
+    masks[1] = np.random.default_rng(0).random(masks[1].shape) < 0.4
+    disk = np.lib.format.open_memmap(tmp_path / "planes.npy", "w+", np.uint8, planes.shape)
+    disk[:] = planes
+    expected = _reference_encode(planes, masks, qualities=(80, 100), tile=64)
+    assert roicodec.encode(disk, masks, tmp_path / "p.roi", qualities=(80, 100), tile=64) is None
+    assert (tmp_path / "p.roi").read_bytes() == expected
+    empty_plane = masks.copy()
+    empty_plane[0] = False
+    assert roicodec.encode(planes, empty_plane, qualities=(90,)) == _reference_encode(planes, empty_plane, (90,))
+
+
+def test_encoding_from_memmap_or_path_gives_the_same_bytes(streamed, tmp_path) -> None:
+    assert roicodec.encode(streamed["disk"], streamed["disk_mask"], tile=64) == streamed["data"]
+    assert roicodec.encode(streamed["disk"], streamed["disk_mask"], tmp_path / "a.roi", tile=64) is None
+    assert (tmp_path / "a.roi").read_bytes() == streamed["data"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.roi"]  # no scratch file left behind
+
+
+def test_encoding_reads_the_source_a_block_at_a_time(streamed, monkeypatch) -> None:
+    from roicodec import mask as roimask
+
+    monkeypatch.setattr(roimask, "_BAND_BYTES", 5800)  # bands of 20 rows: the mask's deflate stream spans many
+    image, mask = _Blocks(streamed["disk"]), _Blocks(streamed["disk_mask"])
+    assert roicodec.encode(image, mask, tile=64) == streamed["data"]
+    assert image.largest <= (64 + 2 * 64) ** 2 * 3  # a tile and its context, never the plane
+    assert mask.largest <= 20 * 290  # a band of rows (or a tile), never the mask
+
+
+def test_encoding_from_a_dask_array(streamed) -> None:
+    da = pytest.importorskip("dask.array")
+    image = da.from_array(streamed["disk"], chunks=(128, 128, 3))
+    assert roicodec.encode(image, da.from_array(streamed["disk_mask"]), tile=64) == streamed["data"]
+
+
+def test_decode_into_a_memmap_equals_decode(streamed, tmp_path) -> None:
+    path = tmp_path / "s.roi"
+    path.write_bytes(streamed["data"])
+    with roicodec.open(path) as f:
+        levels = f.decode_all()
+        for level in (0, 3):
+            out = np.lib.format.open_memmap(tmp_path / f"{level}.npy", "w+", np.uint8, f.shape)
+            assert f.decode(level, out=out) is out
+            out.flush()
+            assert np.array_equal(np.load(tmp_path / f"{level}.npy"), levels[level])
+    assert np.array_equal(roicodec.decode(streamed["data"], 2, out=np.zeros((200, 290, 3), np.uint8)), levels[2])
+
+
+def test_decode_a_stack_plane_into_out(astronaut) -> None:
+    gray = np.asarray(Image.fromarray(astronaut).convert("L"))
+    planes = np.stack([gray[:80, :96], gray[100:180, 50:146], gray[200:280, :96]]).reshape(3, 1, 80, 96)
+    with roicodec.open(roicodec.encode(planes, planes > 120, qualities=(90,))) as f:
+        whole = f.decode()
+        out = np.zeros(f.shape, np.uint8)
+        assert np.array_equal(f.decode(out=out), whole)
+        one = np.zeros((80, 96), np.uint8)
+        assert np.array_equal(f.decode(1, (2, 0), out=one), whole[2, 0])
+
+
+@pytest.mark.parametrize("out, message", [
+    (np.zeros((100, 120), np.uint8), "out is 100x120 uint8 but this decodes to 100x120x3 uint8"),
+    (np.zeros((100, 120, 3), np.float32), "out is 100x120x3 float32"),
+    (np.zeros((99, 120, 3), np.uint8), "out is 99x120x3"),
+    (np.broadcast_to(np.zeros(1, np.uint8), (100, 120, 3)), "read-only"),
+])
+def test_bad_out_is_refused_in_one_line(small_file, out, message) -> None:
+    with pytest.raises(RoiError, match=message) as exc:
+        roicodec.open(small_file).decode(out=out)
+    assert "\n" not in str(exc.value)
+
+
+def test_damage_is_found_before_out_is_written(small_file) -> None:
+    damaged = bytearray(small_file)
+    damaged[-10] ^= 0xFF  # inside the last layer's chunk
+    out = np.zeros((100, 120, 3), np.uint8)
+    with pytest.raises(CorruptFileError, match="CRC"):
+        roicodec.decode(bytes(damaged), out=out)
+    assert not out.any()

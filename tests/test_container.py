@@ -177,3 +177,25 @@ def test_impossible_stacks_are_refused() -> None:
         raw = dataclasses.replace(STACK, planes=planes).pack()
         with pytest.raises(CorruptFileError):
             container.read_layout(io.BytesIO(container.SIGNATURE + container.chunk(container.HEADER, raw)))
+
+
+def test_writer_streams_chunks_in_pieces() -> None:
+    buf = io.BytesIO()
+    writer = container.Writer(buf, HEADER)
+    writer.add(container.BASE, b"base")
+    with writer.chunk(container.MASK) as sink:
+        for piece in (b"ma", b"", b"sk"):
+            sink.write(piece)
+    for i in (1, 2, 3):
+        writer.add(container.LAYER, b"L%d" % i)
+    writer.close()
+    assert buf.getvalue() == build()
+
+
+def test_writer_keeps_the_format_order() -> None:
+    writer = container.Writer(io.BytesIO(), HEADER)
+    with pytest.raises(ValueError, match="out of order"):
+        writer.add(container.MASK, b"mask")
+    writer.add(container.BASE, b"base")
+    with pytest.raises(ValueError, match="1 of its 5 chunks"):
+        writer.close()

@@ -138,9 +138,9 @@ def encode_one(task: Task) -> Outcome:
 
             mask, _ = segment_roi(np.asarray(image.convert("RGB")), *task.segment)
         task.output.parent.mkdir(parents=True, exist_ok=True)
-        data = roicodec.encode(image, mask, task.output, qualities=task.qualities, model=task.model,
-                               metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
-        return Outcome(task, "encoded", bytes=len(data))
+        roicodec.encode(image, mask, task.output, qualities=task.qualities, model=task.model,
+                        metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
+        return Outcome(task, "encoded", bytes=task.output.stat().st_size)
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         return Outcome(task, "failed", f"{type(exc).__name__}: {exc}")
 

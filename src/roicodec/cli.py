@@ -6,18 +6,16 @@ Every failure the user can cause ends in one line on stderr and exit status 1, a
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from roicodec import codec
-from roicodec.atomic import write_bytes
+from roicodec import atomic, codec
 from roicodec.errors import RoiError
 from roicodec.metrics import psnr
 
@@ -35,16 +33,29 @@ def _read_image(path: Path) -> Image.Image:
     return im
 
 
+def _read_source(path: Path) -> Image.Image | np.ndarray:
+    """An image or mask to encode: a ``.npy`` file stays on disk (mapped, read a tile at a time), so that planes
+    larger than memory can be coded; anything else is read whole by Pillow."""
+    if path.suffix.lower() == ".npy":
+        try:
+            return np.load(path, mmap_mode="r")
+        except ValueError as exc:  # np.load says ValueError for a damaged header or an object array
+            raise RoiError(f"{path.name} is not a readable .npy array ({exc})") from None
+    return _read_image(path)
+
+
 def _classes(text: str) -> tuple[str, ...]:
     return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
-def _auto_roi(image: Image.Image, args: argparse.Namespace) -> np.ndarray:
+def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    if not isinstance(image, Image.Image):
+        raise RoiError("--roi auto needs an image file that Pillow reads, not a .npy array: pass --mask")
     # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
     from roicodec.segment import segment_roi
 
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
-    codec._as_stack(image, None)
+    codec._Planes(image, None)
     mask, seg = segment_roi(np.asarray(image.convert("RGB")), *_segment_options(args))
     if not mask.any():
         found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
@@ -64,29 +75,55 @@ def _segment_options(args: argparse.Namespace) -> tuple[str | None, tuple[str, .
 
 
 def _encode(args: argparse.Namespace) -> None:
-    image = _read_image(args.image)
+    image = _read_source(args.image)
     if args.roi == "auto" and args.mask:
         raise RoiError("give either --mask or --roi auto, not both")
     if _segment_options(args) is not None:
         mask = _auto_roi(image, args)
     else:
-        mask = np.asarray(_read_image(args.mask)) if args.mask else None
+        mask = _read_source(args.mask) if args.mask else None
     out = args.output or args.image.with_suffix(".roi")
-    data = codec.encode(image, mask, out, qualities=args.qualities, model=args.model, tile=args.tile)
-    print(f"wrote {out}: {image.width}x{image.height}, {len(args.qualities) + 1} levels, {len(data)} bytes")
+    codec.encode(image, mask, out, qualities=args.qualities, model=args.model, tile=args.tile)
+    with codec.open(out) as f:
+        width, height = f.size
+    print(f"wrote {out}: {width}x{height}, {len(args.qualities) + 1} levels, {out.stat().st_size} bytes")
+
+
+_MemmapWriter = Callable[[str, tuple[int, ...], str], np.memmap]
+
+
+def _memmap_writer(suffix: str) -> _MemmapWriter | None:
+    """For formats that keep pixels uncompressed in one block, a function that creates the file and maps it
+    (``(path, shape, mode)``): decoding then fills it a tile at a time, so a plane larger than memory can be written.
+    ``None`` for other formats, which Pillow writes from memory."""
+    if suffix == ".npy":
+        return lambda name, shape, mode: np.lib.format.open_memmap(name, "w+", np.uint8, shape)
+    if suffix in (".tif", ".tiff"):
+        try:
+            import tifffile
+        except ImportError:  # not a dependency: without it Pillow writes the TIFF, from memory
+            return None
+        return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=np.uint8,
+                                                        photometric="rgb" if mode == "RGB" else "minisblack")
+    return None
 
 
 def _decode(args: argparse.Namespace) -> None:
-    fmt = Image.registered_extensions().get(args.output.suffix.lower())
-    if fmt is None:
+    suffix = args.output.suffix.lower()
+    memmap = _memmap_writer(suffix)
+    fmt = Image.registered_extensions().get(suffix)
+    if memmap is None and fmt is None:
         raise RoiError(f"cannot tell an image format from {args.output.name!r}: name the output e.g. out.png")
-    with codec.open(args.input) as f:
+    with codec.open(args.input) as f, atomic.replacing(args.output) as fp:
         level = f.levels - 1 if args.level is None else args.level
-        pixels = f.decode(level)
         note = f"; the file is truncated, {f.header.levels} levels when complete" if f.levels < f.header.levels else ""
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, fmt)
-    write_bytes(args.output, buf.getvalue())
+        if memmap is not None:
+            out = memmap(fp.name, f.shape, f.mode)
+            f.decode(level, out=out)
+            out.flush()
+            del out  # unmapped before the file is renamed
+        else:
+            Image.fromarray(f.decode(level)).save(fp, fmt)
     print(f"wrote {args.output}: level {level} of 0..{f.levels - 1}{note}")
 
 
@@ -130,7 +167,7 @@ def _demo(args: argparse.Namespace) -> None:
               f"{psnr(original, pixels):>7.2f} {psnr(original, pixels, mask):>9.2f}")
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
-        write_bytes(args.output / "astronaut.roi", data)
+        atomic.write_bytes(args.output / "astronaut.roi", data)
         print(f"wrote {args.output / 'astronaut.roi'}")
 
 
@@ -165,8 +202,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
-    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB)")
-    p.add_argument("--mask", type=Path, help="image of the same size, non-zero = ROI (default: whole image)")
+    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB), or a uint8 .npy array "
+                   "(read from disk a tile at a time)")
+    p.add_argument("--mask", type=Path, help="image or .npy of the same size, non-zero = ROI (default: whole image)")
     _add_roi_options(p)
     p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
                    help="JPEG quality per enhancement layer (default: 75,90,100)")
@@ -178,7 +216,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decode a level of a .roi file to an image file")
     p.add_argument("input", type=Path)
     p.add_argument("--level", type=int, help="0 = base; default: the highest level in the file")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output image; format from its suffix")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output image; format from its suffix (.npy, "
+                   "and .tif with tifffile installed, are written a tile at a time, for planes larger than memory)")
     p.set_defaults(run=_decode)
 
     p = sub.add_parser("info", help="levels, bytes, bpp and model of a .roi file")

@@ -5,137 +5,288 @@ Level 0 is the base layer; level k adds enhancement layers 1..k inside the ROI.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import math
 import os
+import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property, partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeVar, Union, overload, runtime_checkable
 
 import numpy as np
 
-from roicodec import base, container, ladder
+from roicodec import atomic, base, container, ladder
 from roicodec import mask as roimask
-from roicodec.atomic import write_bytes
 from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError, UnsupportedImageError
 from roicodec.models import registry
 
 if TYPE_CHECKING:
     from PIL import Image
 
-ImageLike = Union[np.ndarray, "Image.Image"]
-Source = Union[str, os.PathLike, bytes, IO[bytes]]
+Source = str | os.PathLike | bytes | IO[bytes]
 
 DEFAULT_QUALITIES = (75, 90, 100)
 DEFAULT_TILE = 1024
+_COPY_BLOCK = 1 << 20
 
 
-def _as_stack(image: ImageLike, rgb: bool | None) -> np.ndarray:
-    """``(...lead, H, W, C)`` uint8 with C 1 or 3, or a one-line error that says how to get there."""
-    if not isinstance(image, np.ndarray):
-        mode = image.mode
-        if mode in ("1", "P"):
-            image = image.convert("RGB" if mode == "P" else "L")
-        elif mode not in ("L", "RGB"):
-            hint = "drop the alpha channel with .convert('RGB')" if "A" in mode else "convert it to 8-bit 'L' or 'RGB'"
-            raise UnsupportedImageError(f"images of mode {mode!r} are not supported: {hint}")
-        rgb = image.mode == "RGB"
-        image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: scale to uint8 first")
-    if rgb is None:
-        if image.ndim >= 3 and image.shape[-1] == 4:
-            shape = "x".join(map(str, image.shape))
-            raise UnsupportedImageError(f"image of shape {shape} looks like RGBA: drop the alpha channel "
-                                        "(image[..., :3]), or pass rgb=False if it is a gray stack")
-        rgb = image.ndim >= 3 and image.shape[-1] == 3
-    if rgb and (image.ndim < 3 or image.shape[-1] != 3):
-        shape = "x".join(map(str, image.shape))
-        raise UnsupportedImageError(f"image of shape {shape} is not RGB: its last axis must have 3 channels")
-    stack = image if rgb else image[..., None]
-    if stack.ndim < 3 or stack.ndim > 3 + container.MAX_LEAD_AXES:
-        shape = "x".join(map(str, image.shape))
-        raise UnsupportedImageError(f"image of shape {shape} is not supported: pass (..., Y, X) gray or (..., Y, X, 3) "
-                                    f"RGB with at most {container.MAX_LEAD_AXES} leading axes")
-    h, w = stack.shape[-3:-1]
-    if min(h, w) == 0 or max(h, w) > container.MAX_SIDE:
-        raise UnsupportedImageError(f"image of {w}x{h} pixels is not supported: "
-                                    f"each side must be 1 to {container.MAX_SIDE} pixels")
-    planes = math.prod(stack.shape[:-3])
-    if not 0 < planes <= container.MAX_PLANES:
-        raise UnsupportedImageError(f"a stack of {planes} planes is not supported: 1 to {container.MAX_PLANES}")
-    return stack
+@runtime_checkable
+class ArrayLike(Protocol):
+    """An array that need not be in memory: NumPy-style slicing reads a block of it (``np.memmap``, a zarr or dask
+    array, ``tifffile.memmap``, an h5py dataset). The codec reads images and masks through it a tile or a band of
+    rows at a time, and decodes into one a tile at a time."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> Any: ...
+
+    def __getitem__(self, key: Any) -> Any: ...
 
 
-def _as_masks(mask: ImageLike | None, stack: np.ndarray) -> np.ndarray:
-    """``(M, H, W)`` bool: one mask for every plane (M = 1) or one per plane."""
-    lead, (h, w) = stack.shape[:-3], stack.shape[-3:-1]
-    if mask is None:
-        return np.ones((1, h, w), bool)
-    arr = np.asarray(mask)
-    if arr.ndim == len(lead) + 3 and arr.shape[-1] in (3, 4):
-        arr = arr.any(axis=-1)  # an RGB(A) picture of a mask
-    if arr.shape not in ((h, w), (*lead, h, w)):
-        per_plane = f" or {'x'.join(map(str, (*lead, h, w)))}" if lead else ""
-        raise RoiError(f"mask is {'x'.join(map(str, arr.shape[::-1][:2]))} but the image is {w}x{h}: "
-                       f"pass a mask of shape {h}x{w}{per_plane}")
-    masks = (arr != 0).reshape(-1, h, w)
-    if not masks.any():
-        raise RoiError("mask selects no pixel: mark the ROI with non-zero values, or pass no mask for the whole image")
-    return masks
+ImageLike = Union[np.ndarray, "Image.Image", ArrayLike]
+OutArray = TypeVar("OutArray", bound=ArrayLike)
+"""An array that decoding writes into, a tile at a time (assignment of NumPy-style slices)."""
 
 
-def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike | None = None, *,
+def _shape_text(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+class _Plane:
+    """One plane of the image, described and sliced as an ``(Y, X, C)`` uint8 array (what the base model and the
+    layers take); each slice is read from the source when asked for, so the plane never has to be whole in memory."""
+
+    def __init__(self, source: ArrayLike, prefix: tuple[int, ...], shape: tuple[int, int, int], gray: bool) -> None:
+        self._source, self._prefix, self._gray = source, prefix, gray
+        self.shape = shape
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = 3
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        # Every read starts a tile (the model's analysis, then the layers, read each tile once), and by then the last
+        # tile's temporaries are free: give them back first, so that tiles do not pile up in the heap.
+        _trim_heap()
+        block = np.asarray(self._source[(*self._prefix, *key)])
+        return block[..., None] if self._gray else block
+
+
+class _Planes:
+    """The image as planes, checked up front (mode, depth, size) but read later, block by block."""
+
+    def __init__(self, image: ImageLike, rgb: bool | None) -> None:
+        if _is_pil(image):
+            mode = image.mode
+            if mode in ("1", "P"):
+                image = image.convert("RGB" if mode == "P" else "L")
+            elif mode not in ("L", "RGB"):
+                hint = "drop the alpha channel with .convert('RGB')" if "A" in mode else "convert it to 8-bit 'L' or 'RGB'"
+                raise UnsupportedImageError(f"images of mode {mode!r} are not supported: {hint}")
+            rgb = image.mode == "RGB"
+            image = np.asarray(image)
+        elif not isinstance(image, ArrayLike):
+            image = np.asarray(image)
+        shape = tuple(image.shape)
+        try:
+            uint8 = np.dtype(image.dtype) == np.uint8
+        except TypeError:  # a dtype NumPy does not know, e.g. torch's
+            uint8 = False
+        if not uint8:
+            raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: scale to uint8 first")
+        if rgb is None:
+            if len(shape) >= 3 and shape[-1] == 4:
+                raise UnsupportedImageError(f"image of shape {_shape_text(shape)} looks like RGBA: drop the alpha channel "
+                                            "(image[..., :3]), or pass rgb=False if it is a gray stack")
+            rgb = len(shape) >= 3 and shape[-1] == 3
+        if rgb and (len(shape) < 3 or shape[-1] != 3):
+            raise UnsupportedImageError(f"image of shape {_shape_text(shape)} is not RGB: its last axis must have 3 "
+                                        "channels")
+        stack = shape if rgb else (*shape, 1)
+        if len(stack) < 3 or len(stack) > 3 + container.MAX_LEAD_AXES:
+            raise UnsupportedImageError(f"image of shape {_shape_text(shape)} is not supported: pass (..., Y, X) gray or "
+                                        f"(..., Y, X, 3) RGB with at most {container.MAX_LEAD_AXES} leading axes")
+        h, w, c = stack[-3:]
+        if min(h, w) == 0 or max(h, w) > container.MAX_SIDE:
+            raise UnsupportedImageError(f"image of {w}x{h} pixels is not supported: "
+                                        f"each side must be 1 to {container.MAX_SIDE} pixels")
+        self.lead: tuple[int, ...] = stack[:-3]
+        self.count = math.prod(self.lead)
+        if not 0 < self.count <= container.MAX_PLANES:
+            raise UnsupportedImageError(f"a stack of {self.count} planes is not supported: 1 to {container.MAX_PLANES}")
+        self.height, self.width, self.channels = h, w, c
+        self._source = image
+
+    def plane(self, index: int) -> _Plane:
+        prefix = tuple(int(i) for i in np.unravel_index(index, self.lead)) if self.lead else ()
+        return _Plane(self._source, prefix, (self.height, self.width, self.channels), self.channels == 1)
+
+
+@cache
+def _heap_trimmer() -> Callable[[], object]:
+    """glibc's ``malloc_trim(0)``, or nothing on a C library without it.
+
+    glibc keeps what a tile frees (torch's convolution buffers above all, a few hundred MiB) in its heaps and reuses
+    it only in part: without handing it back before each tile, a process holds about 200 MiB more once a plane spans
+    a few tiles. Giving it back costs page faults on the next tile, about 15% more CPU time on large planes and 4% on
+    a one-tile image (docs/scaling.md). Dask's workers trim for the same reason.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # no such symbol (macOS, musl), or no process handle (Windows)
+        return lambda: None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return partial(trim, 0)
+
+
+def _trim_heap() -> None:
+    _heap_trimmer()()
+
+
+def _is_pil(image: object) -> bool:
+    from PIL import Image
+
+    return isinstance(image, Image.Image)
+
+
+class _Masks:
+    """The ROI: one mask for every plane, or one per plane, read a band of rows or a tile at a time."""
+
+    def __init__(self, mask: ImageLike | None, planes: _Planes) -> None:
+        lead, h, w = planes.lead, planes.height, planes.width
+        self.count = 1
+        self._source: ArrayLike | None = None
+        self._lead: tuple[int, ...] = ()
+        self._picture = False
+        if mask is None:
+            self.extents = [roimask.Extent((slice(0, h), slice(0, w)), True)]
+            return
+        if _is_pil(mask) or not isinstance(mask, ArrayLike):
+            mask = np.asarray(mask)
+        shape = tuple(mask.shape)
+        if len(shape) == len(lead) + 3 and shape[-1] in (3, 4):
+            self._picture, shape = True, shape[:-1]  # an RGB(A) picture of a mask
+        if shape not in ((h, w), (*lead, h, w)):
+            per_plane = f" or {_shape_text((*lead, h, w))}" if lead else ""
+            raise RoiError(f"mask is {_shape_text(shape[::-1][:2])} but the image is {w}x{h}: "
+                           f"pass a mask of shape {h}x{w}{per_plane}")
+        self._source, self._lead = mask, lead if len(shape) > 2 else ()
+        self.count = math.prod(self._lead)
+        # One pass over each mask before anything is coded: an empty ROI is refused before any output exists, and
+        # the box and whether the ROI fills it are known when the mask's chunk is written.
+        self.extents = [roimask.scan(self.region(m), h, w) for m in range(self.count)]
+        if all(e.box is None for e in self.extents):
+            raise RoiError("mask selects no pixel: mark the ROI with non-zero values, or pass no mask for the whole image")
+
+    def region(self, index: int) -> roimask.Region:
+        """Reads mask ``index`` over rows ``ys`` and columns ``xs``, as booleans."""
+        prefix = tuple(int(i) for i in np.unravel_index(index, self._lead)) if self.count > 1 else ()
+
+        def read(ys: slice, xs: slice) -> np.ndarray:
+            if self._source is None:
+                return np.ones((ys.stop - ys.start, xs.stop - xs.start), bool)
+            block = np.asarray(self._source[(*prefix, ys, xs)])
+            return block.any(axis=-1) if self._picture else block != 0
+
+        return read
+
+    def pack_into(self, index: int, write: Callable[[bytes], object]) -> None:
+        roimask.pack_into(self.region(index), self.extents[index], write)
+
+
+def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike[str] | None = None, *,
            qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
-           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None) -> bytes:
-    """Code ``image`` with its ROI and return the ``.roi`` bytes; also write them atomically to ``path`` if given.
+           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None) -> bytes | None:
+    """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there atomically and
+    return ``None``.
+
+    The image and the mask are read a tile (or a band of rows) at a time, so an image that is not in memory (an
+    ``np.memmap``, a zarr or dask array) stays out of it; with ``path`` the file is written chunk by chunk and never
+    held whole either. Memory then stays about the same whatever the image's size (docs/scaling.md).
 
     Args:
         image: uint8 array ``(Y, X)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four leading axes
             (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1 and P are
-            converted).
+            converted); or any :class:`ArrayLike` of those shapes.
         mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes;
             ``None`` makes the whole image the ROI. A plane's mask may be empty, the whole mask may not.
+        path: where to write the file; a failure leaves no file there (and whatever was there before intact).
         qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
         metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
         rgb: whether the last axis holds RGB channels; by default it does when it has length 3.
     """
-    stack = _as_stack(image, rgb)
-    masks = _as_masks(mask, stack)
+    planes = _Planes(image, rgb)
     qualities = tuple(int(q) for q in qualities)
     if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
         raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
+    meta = _pack_meta(metadata)
     identity = registry.info(model)
-    h, w, c = stack.shape[-3:]
-    header = container.Header(w, h, "L" if c == 1 else "RGB", qualities, identity.name, identity.hash, tile,
-                              planes=stack.shape[:-3], mask_per_plane=len(masks) > 1)
-    planes = stack.reshape(-1, h, w, c)
-    bases, layers = [], [[] for _ in qualities]
-    for p, plane in enumerate(planes):
-        base_data, base_layer = base.encode(plane, identity.name, tile)
-        bases.append(base_data)
-        if qualities:
-            roi = masks[p % len(masks)]
-            tiles: list[list[bytes]] = [[] for _ in qualities]
-            # One tile at a time: the base never exists whole, so memory stays bounded on huge planes.
+    masks = _Masks(mask, planes)
+    header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", qualities,
+                              identity.name, identity.hash, tile, planes=planes.lead, mask_per_plane=masks.count > 1)
+    if path is None:
+        buf = io.BytesIO()
+        _write(buf, header, meta, planes, masks, io.BytesIO)
+        return buf.getvalue()
+    folder = Path(path).parent
+    with atomic.replacing(path) as fp:
+        # Scratch files beside the output, not in /tmp: the same disk has room for them, and /tmp may be in memory.
+        _write(fp, header, meta, planes, masks, partial(tempfile.TemporaryFile, dir=folder))
+    return None
+
+
+def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: _Planes, masks: _Masks,
+           scratch: Callable[[], IO[bytes]]) -> None:
+    """Code the planes into ``fp`` in the file's order, one tile at a time."""
+    writer = container.Writer(fp, header, meta)
+    with ExitStack() as stack:
+        # Each plane's layers are made right after its base, from the latent in hand, but the file puts them after
+        # every base and the masks: they wait in a scratch file per layer and are copied into place at the end.
+        spills = [stack.enter_context(scratch()) for _ in header.qualities]
+        spans: list[list[tuple[int, int]]] = [[] for _ in header.qualities]
+        for p in range(planes.count):
+            plane = planes.plane(p)
+            base_data, base_layer = base.encode(plane, header.model_name, header.tile)
+            writer.add(container.BASE, base_data)
+            if not spills:
+                continue
+            region = masks.region(p % masks.count)
+            starts = [s.tell() for s in spills]
             for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-                payloads = ladder.encode_tile(plane[ys, xs], base_layer.tile(i), roi[ys, xs], qualities)
-                for k, payload in enumerate(payloads):
-                    tiles[k].append(payload)
-            for k, layer_tiles in enumerate(tiles):
-                layers[k].append(ladder.pack_tiles(layer_tiles))
-    data = container.pack(header, bases, [roimask.pack(m) for m in masks], layers, _pack_meta(metadata))
-    if path is not None:
-        write_bytes(path, data)
-    return data
+                payloads = ladder.encode_tile(plane[ys, xs], base_layer.tile(i), region(ys, xs), header.qualities)
+                for spill, payload in zip(spills, payloads):
+                    spill.write(ladder.tile_entry(payload))
+            for layer, spill, start in zip(spans, spills, starts):
+                layer.append((start, spill.tell() - start))
+        if spills:
+            for m in range(masks.count):
+                with writer.chunk(container.MASK) as sink:
+                    masks.pack_into(m, sink.write)
+            for layer, spill in zip(spans, spills):
+                for start, length in layer:
+                    with writer.chunk(container.LAYER) as sink:
+                        _copy(spill, start, length, sink.write)
+    writer.close()
+
+
+def _copy(src: IO[bytes], start: int, length: int, write: Callable[[bytes], object]) -> None:
+    src.seek(start)
+    while length:
+        block = src.read(min(length, _COPY_BLOCK))
+        if not block:
+            raise OSError(f"scratch file ended {length} bytes early")
+        write(block)
+        length -= len(block)
 
 
 def _pack_meta(metadata: Mapping[str, Any] | None) -> bytes:
@@ -169,7 +320,7 @@ class RoiFile:
             self._fp: IO[bytes] = io.BytesIO(bytes(source))
         elif isinstance(source, (str, os.PathLike)):
             try:
-                self._fp = Path(source).open("rb")
+                self._fp = Path(source).open("rb")  # noqa: SIM115 - held until close(): reads are lazy
             except FileNotFoundError:
                 raise FileNotFoundError(f"no such file: {os.fspath(source)}") from None
         else:
@@ -188,7 +339,7 @@ class RoiFile:
         if self._owns_fp:
             self._fp.close()
 
-    def __enter__(self) -> "RoiFile":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -218,7 +369,7 @@ class RoiFile:
 
     def verify(self) -> None:
         """Read every chunk up to the highest level and check its CRC; raise :class:`CorruptFileError` on damage."""
-        container.read_payloads(self._fp, self.layout, self.levels - 1)
+        container.check_payloads(self._fp, self.layout, self.levels - 1)
 
     @cached_property
     def metadata(self) -> dict[str, Any]:
@@ -300,30 +451,51 @@ class RoiFile:
         img = base.preview(data, self.header)
         return img[..., 0] if img.shape[2] == 1 else img
 
-    def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray:
+    @overload
+    def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray: ...
+
+    @overload
+    def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None, *, out: OutArray) -> OutArray:
+        ...
+
+    def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None, *,
+               out: OutArray | None = None) -> np.ndarray | OutArray:
         """Pixels of ``level`` (default: the highest in the file), uint8, of shape :attr:`shape`; with ``plane`` (a
-        flat index or an index per leading axis), of that plane only."""
+        flat index or an index per leading axis), of that plane only.
+
+        With ``out`` (an array of exactly that shape and dtype uint8, e.g. an ``np.memmap`` or a zarr array), the
+        pixels are written into it a tile at a time and ``out`` is returned: the decoded plane is never whole in
+        memory. If decoding fails part way (a damaged file), ``out`` holds the tiles written before the failure.
+        """
         level = self._level(level)
-        planes = [self._plane_index(plane)] if plane is not None else range(self.header.plane_count)
-        out = np.empty((len(planes), *self._plane_shape), np.uint8)
-        for i, p in enumerate(planes):
-            self._decode_plane(level, p, {level: out[i]})
-        return out.reshape(self.shape[len(self.planes):] if plane is not None else self.shape)
+        planes = self._planes_for(plane)
+        shape = self.shape[len(self.planes):] if plane is not None else self.shape
+        if out is not None:
+            _check_out(out, shape)
+        _check_pixels(self.header)
+        target = np.empty(shape, np.uint8) if out is None else out
+        for p, prefix in planes:
+            self._decode_plane(level, p, {level: (target, prefix)})
+        return target
 
     def decode_all(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> list[np.ndarray]:
         """Every level from the base up to ``level`` (default: the highest), each its own array, as :meth:`decode`
         gives them."""
         level = self._level(level)
-        planes = [self._plane_index(plane)] if plane is not None else range(self.header.plane_count)
-        out = np.empty((level + 1, len(planes), *self._plane_shape), np.uint8)
-        for i, p in enumerate(planes):
-            self._decode_plane(level, p, {k: out[k, i] for k in range(level + 1)})
+        planes = self._planes_for(plane)
         shape = self.shape[len(self.planes):] if plane is not None else self.shape
-        return [o.reshape(shape) for o in out]
+        _check_pixels(self.header)
+        targets = [np.empty(shape, np.uint8) for _ in range(level + 1)]
+        for p, prefix in planes:
+            self._decode_plane(level, p, {k: (t, prefix) for k, t in enumerate(targets)})
+        return targets
 
-    @property
-    def _plane_shape(self) -> tuple[int, int, int]:
-        return self.header.height, self.header.width, 3 if self.mode == "RGB" else 1
+    def _planes_for(self, plane: int | Sequence[int] | None) -> list[tuple[int, tuple[int, ...]]]:
+        """The planes to decode, each with its index into the output (empty for one plane asked by ``plane``)."""
+        if plane is not None:
+            return [(self._plane_index(plane), ())]
+        return [(p, tuple(int(i) for i in np.unravel_index(p, self.planes)) if self.planes else ())
+                for p in range(self.header.plane_count)]
 
     def _level(self, level: int | None) -> int:
         level = self.levels - 1 if level is None else level
@@ -331,22 +503,50 @@ class RoiFile:
             raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
         return level
 
-    def _decode_plane(self, level: int, plane: int, targets: dict[int, np.ndarray]) -> None:
-        """Decode one plane up to ``level``, tile by tile, writing level k into ``targets[k]`` (``(Y, X, C)``)."""
-        _check_pixels(self.header)
-        payloads = container.read_payloads(self._fp, self.layout, level, plane)
-        base_layer = base.decode(payloads[container.BASE][0], self.header)
+    def _decode_plane(self, level: int, plane: int, targets: dict[int, tuple[Any, tuple[int, ...]]]) -> None:
+        """Decode one plane up to ``level``, tile by tile, writing level k into ``targets[k]``: an array of
+        :attr:`shape` (or of one plane's), and the plane's index into it."""
+        fp = self._fp
+        chunks = container.check_payloads(fp, self.layout, level, plane)
+        base_layer = base.decode(container.read_data(fp, chunks[container.BASE][0]), self.header)
         count = len(base_layer.tiles)
-        layers = [ladder.unpack_tiles(layer, count) for layer in payloads[container.LAYER][:level]]
-        roi = roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width) if level else None
+        # Layers and the mask are read a tile (or a band of tiles) at a time: a huge plane's are never whole here.
+        layers = [ladder.TileTable(partial(container.read_data, fp, c), c.length, count)
+                  for c in chunks[container.LAYER][:level]]
+        roi = None
+        if level:
+            data = container.read_data(fp, chunks[container.MASK][0])
+            roi = roimask.Reader(data, self.header.height, self.header.width)
+        gray = self.mode == "L"
         for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+            _trim_heap()  # as in encoding: the last tile's temporaries go back to the system, not to the next tile
             img = base_layer.tile(i)
             if 0 in targets:
-                targets[0][ys, xs] = img
-            if level:
-                for k, refined in enumerate(ladder.decode_tile(img, roi[ys, xs], [t[i] for t in layers]), 1):
+                _put(targets[0], ys, xs, img, gray)
+            if roi is not None:
+                payloads = [t[i] for t in layers]
+                for k, refined in enumerate(ladder.decode_tile(img, roi.region(ys, xs), payloads), 1):
                     if k in targets:
-                        targets[k][ys, xs] = refined
+                        _put(targets[k], ys, xs, refined, gray)
+
+
+def _put(target: tuple[Any, tuple[int, ...]], ys: slice, xs: slice, tile: np.ndarray, gray: bool) -> None:
+    array, prefix = target
+    array[(*prefix, ys, xs)] = tile[..., 0] if gray else tile
+
+
+def _check_out(out: Any, shape: tuple[int, ...]) -> None:
+    """Refuse an ``out`` array that the decoded pixels would not fill exactly, before anything is decoded."""
+    got = tuple(getattr(out, "shape", ()))
+    try:
+        dtype = np.dtype(getattr(out, "dtype", None))
+    except TypeError:
+        dtype = None
+    if got != shape or dtype != np.uint8:
+        raise RoiError(f"out is {_shape_text(got)} {dtype} but this decodes to {_shape_text(shape)} uint8: pass an "
+                       f"array of that shape and dtype, e.g. np.lib.format.open_memmap(path, 'w+', np.uint8, {shape})")
+    if isinstance(out, np.ndarray) and not out.flags.writeable:
+        raise RoiError("out is read-only: open it for writing (np.memmap mode 'r+' or 'w+')")
 
 
 def _check_pixels(header: container.Header) -> None:
@@ -379,12 +579,23 @@ def redescribe(source: Source, metadata: Mapping[str, Any] | None) -> bytes:
     return container.pack(header, payloads[container.BASE], masks, layers, _pack_meta(metadata))
 
 
-def open(source: Source) -> RoiFile:  # noqa: A001 - mirrors PIL.Image.open
+def open(source: Source) -> RoiFile:  # shadows the builtin on purpose: mirrors PIL.Image.open
     """Open a ``.roi`` file (path, bytes or binary file object) without decoding pixels."""
     return RoiFile(source)
 
 
-def decode(source: Source, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray:
-    """Decode ``level`` (default: the highest complete one) of a ``.roi`` file, or of one plane of a stack."""
+@overload
+def decode(source: Source, level: int | None = None, plane: int | Sequence[int] | None = None) -> np.ndarray: ...
+
+
+@overload
+def decode(source: Source, level: int | None = None, plane: int | Sequence[int] | None = None, *,
+           out: OutArray) -> OutArray: ...
+
+
+def decode(source: Source, level: int | None = None, plane: int | Sequence[int] | None = None, *,
+           out: OutArray | None = None) -> np.ndarray | OutArray:
+    """Decode ``level`` (default: the highest complete one) of a ``.roi`` file, or of one plane of a stack; into
+    ``out`` if given (see :meth:`RoiFile.decode`)."""
     with RoiFile(source) as f:
-        return f.decode(level, plane)
+        return f.decode(level, plane) if out is None else f.decode(level, plane, out=out)

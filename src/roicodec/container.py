@@ -6,13 +6,22 @@ modules that make them (``base``, ``mask``, ``ladder``).
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from roicodec.errors import CorruptFileError, NotRoiFileError, TruncatedFileError, UnsupportedVersionError
+from roicodec.errors import (
+    CorruptFileError,
+    NotRoiFileError,
+    TruncatedFileError,
+    UnsupportedImageError,
+    UnsupportedVersionError,
+)
 
 SIGNATURE = b"\x8eROI\r\n\x1a\n"
 """No other format starts so: the high byte catches 7-bit transfers, CR-LF and ^Z catch text-mode mangling, as in
@@ -30,8 +39,12 @@ MAX_SIDE = 1 << 20
 MAX_PLANES = 1 << 16
 """Most planes a stack may hold (the product of its leading axes)."""
 MAX_LEAD_AXES = 4
+MAX_CHUNK = (1 << 32) - 1
+"""Largest chunk payload: its length field has 32 bits."""
 
 _CHUNK_HEAD = struct.Struct(">I4s")
+_BLOCK = 1 << 20
+"""Bytes read at a time when a chunk is checked without being kept."""
 _HEADER_FIXED = struct.Struct(">BBIIBH")  # major, minor, width, height, channels, tile / 16
 
 
@@ -74,7 +87,7 @@ class Header:
                 + bytes([int(self.mask_per_plane)]))
 
     @classmethod
-    def unpack(cls, data: bytes) -> "Header":
+    def unpack(cls, data: bytes) -> Header:
         try:
             major, minor, width, height, channels, tile16 = _HEADER_FIXED.unpack_from(data)
             if major > VERSION[0]:
@@ -151,16 +164,80 @@ def pack(header: Header, bases: list[bytes], masks: list[bytes], layers: list[li
         raise ValueError("layers do not match the header's ladder and planes")
     if len(bases) != header.plane_count or (layers and len(masks) != header.mask_count):
         raise ValueError("bases or masks do not match the header's planes")
-    if len(meta) > MAX_META:
-        raise ValueError(f"metadata of {len(meta)} bytes exceeds the format's {MAX_META}: keep it to a description")
-    parts = [SIGNATURE, chunk(HEADER, header.pack())]
-    if meta:
-        parts.append(chunk(META, meta))
-    parts.extend(chunk(BASE, b) for b in bases)
+    buf = io.BytesIO()
+    writer = Writer(buf, header, meta)
+    for b in bases:
+        writer.add(BASE, b)
     if layers:
-        parts.extend(chunk(MASK, m) for m in masks)
-        parts.extend(chunk(LAYER, payload) for layer in layers for payload in layer)
-    return b"".join(parts)
+        for m in masks:
+            writer.add(MASK, m)
+        for layer in layers:
+            for payload in layer:
+                writer.add(LAYER, payload)
+    writer.close()
+    return buf.getvalue()
+
+
+class Writer:
+    """Writes a file chunk by chunk into a seekable binary file, in the order docs/format.md prescribes.
+
+    A chunk's data may arrive in pieces: its length field is filled in when the chunk ends, so that no chunk (a
+    gigapixel plane's layer, say) ever has to be whole in memory.
+    """
+
+    def __init__(self, fp: BinaryIO, header: Header, meta: bytes = b"") -> None:
+        if len(meta) > MAX_META:
+            raise ValueError(f"metadata of {len(meta)} bytes exceeds the format's {MAX_META}: keep it to a description")
+        self._fp = fp
+        self._expected = _expected(header)
+        self._count = 0
+        fp.write(SIGNATURE)
+        fp.write(chunk(HEADER, header.pack()))
+        if meta:
+            fp.write(chunk(META, meta))
+
+    def add(self, type_: bytes, data: bytes) -> None:
+        """Write a whole chunk."""
+        with self.chunk(type_) as sink:
+            sink.write(data)
+
+    @contextmanager
+    def chunk(self, type_: bytes) -> Iterator[ChunkSink]:
+        """Open the next chunk, of type ``type_``; write its data to the sink, in as many pieces as suits."""
+        if self._count == len(self._expected) or self._expected[self._count].type != type_:
+            raise ValueError(f"chunk {type_!r} out of order: the file's next chunk is not of that type")
+        self._count += 1
+        start = self._fp.tell()
+        self._fp.write(_CHUNK_HEAD.pack(0, type_))
+        sink = ChunkSink(self._fp, type_)
+        yield sink
+        if sink.length > MAX_CHUNK:
+            raise UnsupportedImageError(f"a {type_.decode()} chunk of {sink.length} bytes exceeds the format's limit of "
+                                        f"{MAX_CHUNK}: code the image as smaller planes")
+        self._fp.write(struct.pack(">I", sink.crc))
+        end = self._fp.tell()
+        self._fp.seek(start)
+        self._fp.write(_CHUNK_HEAD.pack(sink.length, type_))
+        self._fp.seek(end)
+
+    def close(self) -> None:
+        """Check that every chunk the header calls for was written (the caller closes the file)."""
+        if self._count != len(self._expected):
+            raise ValueError(f"file holds {self._count} of its {len(self._expected)} chunks")
+
+
+class ChunkSink:
+    """Where one chunk's data goes: counted and checksummed as it passes."""
+
+    def __init__(self, fp: BinaryIO, type_: bytes) -> None:
+        self._fp = fp
+        self.length = 0
+        self.crc = zlib.crc32(type_)
+
+    def write(self, data: bytes) -> None:
+        self._fp.write(data)
+        self.length += len(data)
+        self.crc = zlib.crc32(data, self.crc)
 
 
 def _read_exact(fp: BinaryIO, n: int) -> bytes:
@@ -244,30 +321,67 @@ def read_meta(fp: BinaryIO, layout: Layout) -> bytes:
     return b""
 
 
-def read_payloads(fp: BinaryIO, layout: Layout, level: int, plane: int | None = None) -> dict[bytes, list[bytes]]:
-    """Read and CRC-check the chunks that ``level`` needs and return known payloads by type, in file order.
-
-    With ``plane``, only that plane's chunks (and its mask) are read. Unknown chunks are always checked: a damaged
-    type byte can make a known chunk look unknown.
-    """
+def _needed(layout: Layout, level: int, plane: int | None) -> Iterator[tuple[Chunk, Role | None]]:
+    """The chunks that ``level`` (of ``plane``, or of every plane) needs, with their roles; unknown chunks too."""
     if not 0 <= level < layout.levels_available:
         raise TruncatedFileError(
             f"level {level} is not in this file (it holds levels 0..{layout.levels_available - 1}; "
             "it may be truncated): ask for a lower level")
     mask_plane = plane if plane is None or layout.header.mask_per_plane else 0
-    out: dict[bytes, list[bytes]] = {BASE: [], MASK: [], LAYER: []}
     for i, c in enumerate(layout.chunks):
         if c.end > layout.level_ends[level]:
             break
         role = layout.roles.get(i)
         if plane is not None and role is not None and role.plane != (mask_plane if role.type == MASK else plane):
             continue
+        yield c, role
+
+
+def _check_crc(fp: BinaryIO, c: Chunk, crc: int) -> None:
+    if struct.unpack(">I", _read_exact(fp, 4))[0] != crc:
+        raise CorruptFileError(f"chunk {c.type.decode('latin-1')!r} at byte {c.offset - 8} fails its CRC-32: "
+                               "the file is damaged")
+
+
+def read_payloads(fp: BinaryIO, layout: Layout, level: int, plane: int | None = None) -> dict[bytes, list[bytes]]:
+    """Read and CRC-check the chunks that ``level`` needs and return known payloads by type, in file order.
+
+    With ``plane``, only that plane's chunks (and its mask) are read. Unknown chunks are always checked: a damaged
+    type byte can make a known chunk look unknown.
+    """
+    out: dict[bytes, list[bytes]] = {BASE: [], MASK: [], LAYER: []}
+    for c, role in _needed(layout, level, plane):
         fp.seek(c.offset - 4)
         type_ = fp.read(4)
         data = _read_exact(fp, c.length)
-        if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(type_ + data):
-            raise CorruptFileError(f"chunk {c.type.decode('latin-1')!r} at byte {c.offset - 8} fails its CRC-32: "
-                                   "the file is damaged")
+        _check_crc(fp, c, zlib.crc32(type_ + data))
         if role is not None:
             out[c.type].append(data)
     return out
+
+
+def check_payloads(fp: BinaryIO, layout: Layout, level: int, plane: int | None = None) -> dict[bytes, list[Chunk]]:
+    """As :func:`read_payloads`, but give where each payload lies rather than its bytes (read them with
+    :func:`read_data`): chunks are checked a block at a time, so that a reader of a huge file can then take its
+    payloads piece by piece, with memory bounded, and still never decode a damaged chunk."""
+    out: dict[bytes, list[Chunk]] = {BASE: [], MASK: [], LAYER: []}
+    for c, role in _needed(layout, level, plane):
+        fp.seek(c.offset - 4)
+        crc = zlib.crc32(fp.read(4))
+        for start in range(0, c.length, _BLOCK):
+            crc = zlib.crc32(_read_exact(fp, min(_BLOCK, c.length - start)), crc)
+        _check_crc(fp, c, crc)
+        if role is not None:
+            out[c.type].append(c)
+    return out
+
+
+def read_data(fp: BinaryIO, c: Chunk, start: int = 0, length: int | None = None) -> bytes:
+    """``length`` bytes (default: to its end) of a chunk's payload from ``start``; no CRC check (see
+    :func:`check_payloads`)."""
+    length = c.length - start if length is None else length
+    if not (0 <= start and 0 <= length and start + length <= c.length):
+        raise CorruptFileError(f"chunk {c.type.decode('latin-1')!r} at byte {c.offset - 8} is read past its end: "
+                               "the file is damaged")
+    fp.seek(c.offset + start)
+    return _read_exact(fp, length)

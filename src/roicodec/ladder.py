@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -53,6 +53,16 @@ def _add(recon: np.ndarray, coded: np.ndarray, step: int, roi: np.ndarray) -> No
     np.copyto(recon, total, where=roi[..., None])
 
 
+def _to_code(r: np.ndarray, step: int) -> np.ndarray:
+    """``clip(round(r / step) + 128, 0, 255)`` as uint8 (round half to even), computed in place in ``r``'s int16:
+    exactly what floats give for |r| <= 255, without the four float64 copies of the tile that they cost."""
+    if step == 2:
+        r += (r >> 1) & 1  # an odd r / 2 lies halfway: round it up when its floor is odd
+        r >>= 1
+    r += 128
+    return np.clip(r, 0, 255, out=r).astype(np.uint8)
+
+
 def encode_tile(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualities: Sequence[int]) -> list[bytes]:
     """One tile's payload per layer (``HxWxC`` uint8 tiles); ``base`` becomes the tile's top level in place."""
     if not mask.any():
@@ -64,7 +74,7 @@ def encode_tile(original: np.ndarray, base: np.ndarray, mask: np.ndarray, qualit
         r = orig.astype(np.int16) - recon
         r[~roi] = 0
         step = 1 if int(np.abs(r).max()) <= 127 else 2
-        data = _jpeg(np.clip(np.round(r / step) + 128, 0, 255).astype(np.uint8), q)
+        data = _jpeg(_to_code(r, step), q)
         _add(recon, _unjpeg(data, orig.shape), step, roi)
         payloads.append(bytes([step]) + data)
     return payloads
@@ -87,23 +97,46 @@ def decode_tile(base: np.ndarray, mask: np.ndarray, payloads: Sequence[bytes]) -
         yield base
 
 
+def tile_entry(payload: bytes) -> bytes:
+    """One tile's entry in a layer's table: its length, then its payload."""
+    return _LENGTH.pack(len(payload)) + payload
+
+
 def pack_tiles(payloads: Sequence[bytes]) -> bytes:
     """A layer: its tiles' payloads, each after its length."""
-    return b"".join(_LENGTH.pack(len(p)) + p for p in payloads)
+    return b"".join(tile_entry(p) for p in payloads)
+
+
+class TileTable:
+    """A layer's tile table, read through ``read(start, length)`` (bytes of the layer's payload): the lengths are
+    walked and checked against the layer's size once, before anything is sliced, and each tile's payload is read
+    only when asked for, so that a layer never has to be whole in memory."""
+
+    def __init__(self, read: Callable[[int, int], bytes], size: int, count: int) -> None:
+        self._read = read
+        self._spans = np.empty((count, 2), np.int64)
+        pos = 0
+        for i in range(count):
+            if pos + _LENGTH.size > size:
+                raise CorruptFileError("enhancement layer ends inside its tile table: the file is damaged")
+            (length,) = _LENGTH.unpack(read(pos, _LENGTH.size))
+            pos += _LENGTH.size
+            if pos + length > size:
+                raise CorruptFileError("enhancement layer tile runs past its chunk: the file is damaged")
+            self._spans[i] = pos, length
+            pos += length
+        if pos != size:
+            raise CorruptFileError("enhancement layer has bytes after its last tile: the file is damaged")
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __getitem__(self, index: int) -> bytes:
+        start, length = (int(v) for v in self._spans[index])
+        return self._read(start, length) if length else b""
 
 
 def unpack_tiles(data: bytes, count: int) -> list[bytes]:
-    """The ``count`` tile payloads of a layer; lengths are checked against the data before anything is sliced."""
-    out, pos = [], 0
-    for _ in range(count):
-        if pos + _LENGTH.size > len(data):
-            raise CorruptFileError("enhancement layer ends inside its tile table: the file is damaged")
-        (length,) = _LENGTH.unpack_from(data, pos)
-        pos += _LENGTH.size
-        if pos + length > len(data):
-            raise CorruptFileError("enhancement layer tile runs past its chunk: the file is damaged")
-        out.append(data[pos:pos + length])
-        pos += length
-    if pos != len(data):
-        raise CorruptFileError("enhancement layer has bytes after its last tile: the file is damaged")
-    return out
+    """The ``count`` tile payloads of an in-memory layer."""
+    table = TileTable(lambda start, length: data[start:start + length], len(data), count)
+    return [table[i] for i in range(count)]
