@@ -18,6 +18,8 @@ class LatentCoder:
     def __init__(self, offsets: np.ndarray, freqs: list[np.ndarray]) -> None:
         self.offsets = [int(o) for o in offsets]
         self.sizes = [len(f) for f in freqs]
+        if min(self.offsets) < -32768 or max(o + n - 1 for o, n in zip(self.offsets, self.sizes)) > 32767:
+            raise ValueError("coding tables reach beyond int16, the latent's type")
         # The fewest bits any latent cell can cost: a payload shorter than count x this cannot be genuine, so a
         # tiny file that claims a huge image is refused before the decoder allocates or loops over it.
         self._min_bits_per_cell = sum(float(-np.log2(f.max() / f.sum())) for f in freqs)
@@ -41,7 +43,7 @@ class LatentCoder:
             raise CorruptFileError(f"base layer of {len(data)} bytes is too short for a {shape[1]}x{shape[0]} latent: "
                                    "the file is damaged")
         decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, "<u4").astype(np.uint32))
-        latent = np.empty((len(self._models), count), np.int32)
+        latent = np.empty((len(self._models), count), np.int16)
         try:
             for c, model in enumerate(self._models):
                 latent[c] = decoder.decode(model, count) + self.offsets[c]
