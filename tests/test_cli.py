@@ -8,6 +8,7 @@ from PIL import Image
 
 import roicodec
 from roicodec.cli import main
+from roicodec.models import registry
 
 
 @pytest.fixture()
@@ -32,7 +33,7 @@ def test_encode_decode_info(files, small, small_levels, capsys) -> None:
     assert info["levels_in_file"] == 4 and info["qualities"] == [75, 90, 100]
     assert info["levels"][-1]["bytes"] == (files / "a.roi").stat().st_size
     assert main(["info", str(files / "a.roi")]) == 0
-    assert "paper-ae" in capsys.readouterr().out
+    assert registry.DEFAULT in capsys.readouterr().out
 
 
 def test_default_output_and_qualities(files) -> None:

@@ -10,6 +10,7 @@ import roicodec
 from roicodec import container
 from roicodec.errors import CorruptFileError, RoiError, UnsupportedImageError
 from roicodec.metrics import psnr
+from roicodec.models import registry
 
 DOCUMENTED = (RoiError,)
 
@@ -55,7 +56,7 @@ def test_level_info_counts_file_bytes(small_file) -> None:
     assert info[-1].bpp == len(small_file) * 8 / (120 * 100)
     for i in info:  # the prefix of i.bytes bytes holds exactly levels 0..i
         assert roicodec.open(small_file[:i.bytes]).levels == i.level + 1
-    assert f.model[0] == "paper-ae" and len(f.model[1]) == 16
+    assert f.model[0] == registry.DEFAULT and len(f.model[1]) == 16
 
 
 def test_mask_is_stored_losslessly(small, small_file) -> None:

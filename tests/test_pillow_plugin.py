@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 import roicodec
+from roicodec.models import registry
 
 
 @pytest.fixture()
@@ -53,7 +54,7 @@ def test_frames_are_levels(roi_path, small_levels) -> None:
 def test_info_has_per_level_figures(roi_path, small_file) -> None:
     with Image.open(roi_path) as im:
         assert im.info["qualities"] == (75, 90, 100)
-        assert im.info["model"][0] == "paper-ae"
+        assert im.info["model"][0] == registry.DEFAULT
         levels = im.info["levels"]
     assert [level["quality"] for level in levels] == [None, 75, 90, 100]
     assert levels[-1]["bytes"] == len(small_file)

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from roicodec import atomic, codec
 from roicodec.errors import RoiError
 from roicodec.metrics import psnr
+from roicodec.models import registry
 
 
 def _qualities(text: str) -> tuple[int, ...]:
@@ -208,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_roi_options(p)
     p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
                    help="JPEG quality per enhancement layer (default: 75,90,100)")
-    p.add_argument("--model", help="base-layer model name (default: the package default)")
+    p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
     p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
     p.add_argument("-o", "--output", type=Path, help="output .roi (default: IMAGE with suffix .roi)")
     p.set_defaults(run=_encode)
@@ -232,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_roi_options(p)
     p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
                    help="JPEG quality per enhancement layer (default: 75,90,100)")
-    p.add_argument("--model", help="base-layer model name (default: the package default)")
+    p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
     p.add_argument("--workers", type=int, help="worker processes of a local cluster (default: one per CPU)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
