@@ -199,6 +199,15 @@ def monotone(rate: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarra
     return np.array(keep_r), np.array(keep_q)
 
 
+def quality_coverage(anchor_quality: Sequence[float], test_quality: Sequence[float]) -> float:
+    """Share of the narrower curve's quality span that the other covers too: 1 when one curve lies within the other's
+    range, so that a BD-rate over their common range compares the whole of it and extrapolates nothing."""
+    a, t = np.asarray(anchor_quality, float), np.asarray(test_quality, float)
+    narrow = min(a.max() - a.min(), t.max() - t.min())
+    common = min(a.max(), t.max()) - max(a.min(), t.min())
+    return float(max(common, 0) / narrow) if narrow > 0 else 0.0
+
+
 def quality_overlap(anchor_quality: Sequence[float], test_quality: Sequence[float]) -> float:
     """Share of the two curves' joint quality span that both cover (0: disjoint, 1: the same span)."""
     a, t = np.asarray(anchor_quality, float), np.asarray(test_quality, float)

@@ -113,9 +113,13 @@ def bd(anchor: Sequence[Point], test: Sequence[Point], metric: str) -> dict[str,
     a = metrics.monotone([p["bpp"] for p in anchor], [p[metric] if p[metric] is not None else math.nan
                                                       for p in anchor])
     t = metrics.monotone([p["bpp"] for p in test], [p[metric] if p[metric] is not None else math.nan for p in test])
-    overlap = metrics.quality_overlap(a[1], t[1]) if len(a[1]) and len(t[1]) else 0.0
+    both = len(a[1]) and len(t[1])
+    overlap = metrics.quality_overlap(a[1], t[1]) if both else 0.0
+    coverage = metrics.quality_coverage(a[1], t[1]) if both else 0.0
+    common = [max(a[1].min(), t[1].min()), min(a[1].max(), t[1].max())] if both and coverage > 0 else None
     value = metrics.bd_rate(a[0], a[1], t[0], t[1])
-    return {"bd_rate": None if math.isnan(value) else value, "overlap": overlap,
+    return {"bd_rate": None if math.isnan(value) else value, "overlap": overlap, "coverage": coverage,
+            "common_range": common,
             "anchor_points": len(a[0]), "test_points": len(t[0])}
 
 

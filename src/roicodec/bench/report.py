@@ -23,17 +23,27 @@ BASE_DECODE_TARGET = 5.0
 """Issue 7's target: the base layer decodes in at most this many times JPEG 2000's decode time."""
 AGREE = 0.25
 """Relative distance in ratio under which a reproduced number is said to agree with the paper's."""
-SHOWN_OVERLAP = 0.5
-"""Below this share of common quality range a BD-rate extrapolates more than it compares: the page shows none."""
+SHOWN_COVERAGE = 0.5
+"""Below this share of the narrower curve's quality span in common, a BD-rate speaks for too little of either curve:
+the page shows none. (BD-rate integrates over the common range only, so it never extrapolates.)"""
 
 
 def _pct(entry: dict[str, Any]) -> str:
     if entry["bd_rate"] is None:
         return "n/a (no common range)" if entry["overlap"] == 0 else "n/a"
-    if entry["overlap"] < SHOWN_OVERLAP:
+    # Rows of an older run have no coverage: their union-based overlap is the stricter test.
+    if entry.get("coverage", entry["overlap"]) < SHOWN_COVERAGE:
         return f"n/a ({100 * entry['overlap']:.0f} % overlap)"
-    narrow = f" ({100 * entry['overlap']:.0f} % overlap)" if entry["overlap"] < FULL_OVERLAP else ""
-    return f"{entry['bd_rate']:+.1f} %{narrow}"
+    if entry["overlap"] >= FULL_OVERLAP:
+        return f"{entry['bd_rate']:+.1f} %"
+    common = entry.get("common_range")
+    if common is None:
+        where = f"{100 * entry['overlap']:.0f} % overlap"
+    elif common[1] <= 1:  # SSIM-like scores have no unit
+        where = f"over {common[0]:.3f}-{common[1]:.3f}"
+    else:
+        where = f"over {common[0]:.1f}-{common[1]:.1f} dB"
+    return f"{entry['bd_rate']:+.1f} % ({where})"
 
 
 def _size_title(size: str) -> str:
@@ -82,9 +92,10 @@ def _method(meta: dict[str, Any]) -> list[str]:
         "bpp; MS-SSIM in dB is -10 log10(1 - mean MS-SSIM)."),
         ("- **BD-rate**: the `bjontegaard` package, PCHIP, on the mean curves, over the quality range both curves "
         "cover. Negative: the test codec needs fewer bits for the same quality. A point that does not raise quality "
-        "over a cheaper one is left out (PCHIP needs rising quality). In parentheses, when under 75 %: the share of "
-        "the two curves' joint quality range that both cover; such a number rests on a narrow band, and under 50 % "
-        "the page gives none (`summary.json` keeps it). `n/a (no common range)`: the curves share no quality."),
+        "over a cheaper one is left out (PCHIP needs rising quality). When the common range is under 75 % of the two "
+        "curves' joint range, the cell names it (`over A-B`): the number speaks for that band only. When it is "
+        "under half of the narrower curve's own range, the page gives none (`n/a (x % overlap)`, x of the joint "
+        "range; `summary.json` keeps it). `n/a (no common range)`: the curves share no quality."),
         f"- **Sizes**: the full images, and the paper's {meta['crop_note']}",
         f"- **ROI**: {meta['roi_note']}",
         "- **Codecs**:",
