@@ -16,15 +16,30 @@ def keep_torch_threads():
     torch.set_num_threads(threads)
 
 
-def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_path, capsys, keep_torch_threads) -> None:
+def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_path, capsys, keep_torch_threads,
+                                                            monkeypatch) -> None:
     from roicodec.segment import train
 
     out, work = tmp_path / "w.npz", tmp_path / "work"
     argv = ["--data", str(fake_camvid), "--out", str(out), "--work", str(work), "--batch", "2", "--crop", "32",
-            "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1"]
-    assert train.main([*argv, "--iters", "2"]) == 0
-    assert train.main([*argv, "--iters", "4"]) == 0
+            "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1", "--iters", "4"]
+    evaluate, calls = train.evaluate, []
+
+    def stop_at_second_evaluation(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the session ends at iteration 4, before its checkpoint
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", stop_at_second_evaluation)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(argv)
+    monkeypatch.setattr(train, "evaluate", evaluate)
+    assert train.main(argv) == 0
     assert "resumed at iteration 2" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # another --iters is another schedule: no resume under it
+        train.main([*argv[:-1], "6"])
+    assert "--iters 4" in capsys.readouterr().err
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
     assert [entry["iter"] for entry in log] == [2, 4] and set(log[0]["val_iou"]) >= {"Car", "Road"}
     meta = read_meta(out)
