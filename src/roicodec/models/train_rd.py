@@ -158,35 +158,37 @@ def main(argv: list[str] | None = None) -> int:
     log = (args.work / "log.jsonl").open("a")
     tic = time.monotonic() - elapsed
     rates = torch.arange(args.batch) % len(LAMBDAS)
-    for it in range(start, 0 if args.export_only else args.iters):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(it, args.iters, args.lr)
-        x = _crops(images, args.crop, args.batch, rng)
-        x_hat, bits = family(x, rates)
-        mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
-        bpp = bits / (args.crop * args.crop)
-        loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(family.parameters(), 1.0)
-        optimizer.step()
-        done = it + 1
-        if done % 50 == 0:
-            print(f"iter {done} loss {loss.item():.4f} bpp {bpp.mean().item():.3f} "
-                  f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
-        if done % args.eval_every == 0 or done == args.iters:
-            entry = {"iter": done, "minutes": round((time.monotonic() - tic) / 60, 2),
-                     "bsds_test": evaluate(family, tests)}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            print(json.dumps(entry), flush=True)
-        if done % 200 == 0 or done == args.iters:
-            tmp = last.with_suffix(".tmp")
-            torch.save({"model": family.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
-                        "iters": args.iters, "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
-            tmp.replace(last)
-    log.close()
+    try:  # the log is closed even when a stop interrupts the run
+        for it in range(start, 0 if args.export_only else args.iters):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(it, args.iters, args.lr)
+            x = _crops(images, args.crop, args.batch, rng)
+            x_hat, bits = family(x, rates)
+            mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+            bpp = bits / (args.crop * args.crop)
+            loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(family.parameters(), 1.0)
+            optimizer.step()
+            done = it + 1
+            if done % 50 == 0:
+                print(f"iter {done} loss {loss.item():.4f} bpp {bpp.mean().item():.3f} "
+                      f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
+            if done % args.eval_every == 0 or done == args.iters:
+                entry = {"iter": done, "minutes": round((time.monotonic() - tic) / 60, 2),
+                         "bsds_test": evaluate(family, tests)}
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                print(json.dumps(entry), flush=True)
+            if done % 200 == 0 or done == args.iters:
+                tmp = last.with_suffix(".tmp")
+                torch.save({"model": family.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
+                            "iters": args.iters, "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
+                            "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
+                tmp.replace(last)
+    finally:
+        log.close()
     if not last.exists():
         parser.error(f"nothing to export: {last} does not exist")
     state = torch.load(last, weights_only=True)

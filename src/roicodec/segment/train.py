@@ -160,44 +160,46 @@ def main(argv: list[str] | None = None) -> int:
               "warmup": args.warmup, "threads": args.threads, "class_weights": [round(float(w), 4) for w in weights]}
     log = (args.work / "log.jsonl").open("a")
     tic = time.monotonic() - elapsed
-    for it in range(start, args.iters):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
-        batch = [random_crop(train_images[i], train_labels[i], args.crop, rng)
-                 for i in rng.integers(0, len(train_images), args.batch)]
-        images = normalise(torch.stack([b[0] for b in batch]), mean, std)
-        targets = torch.stack([b[1] for b in batch])
-        loss = F.cross_entropy(predict(model, images), targets, weight=weights, ignore_index=IGNORE)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        done = it + 1
-        if done % 20 == 0:
-            print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
-                  f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
-        if done % args.eval_every == 0 or done == args.iters:
-            iou = evaluate(model, val_images, val_labels, mean, std, num_classes)
-            miou = float(np.nanmean(iou))
-            minutes = (time.monotonic() - tic) / 60
-            entry = {"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4), "val_miou": miou,
-                     "val_iou": dict(zip(CLASSES, map(float, iou)))}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            print(json.dumps(entry), flush=True)
-            if miou > best:
-                best = miou
-                meta = {"name": args.out.stem, "config": args.config.name, "classes": list(CLASSES),
-                        "recipe": recipe, "chosen_at_iter": done, "val_miou": miou,
-                        "val_iou": entry["val_iou"], "train_minutes": round(minutes, 2)}
-                save_weights(args.out, model.state_dict(), meta)
-            tmp = last.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iter": done, "best": best,
-                        "iters": args.iters,
-                        "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
-                        "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
-            tmp.replace(last)
-    log.close()
+    try:  # the log is closed even when a stop interrupts the run
+        for it in range(start, args.iters):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
+            batch = [random_crop(train_images[i], train_labels[i], args.crop, rng)
+                     for i in rng.integers(0, len(train_images), args.batch)]
+            images = normalise(torch.stack([b[0] for b in batch]), mean, std)
+            targets = torch.stack([b[1] for b in batch])
+            loss = F.cross_entropy(predict(model, images), targets, weight=weights, ignore_index=IGNORE)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            done = it + 1
+            if done % 20 == 0:
+                print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
+                      f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
+            if done % args.eval_every == 0 or done == args.iters:
+                iou = evaluate(model, val_images, val_labels, mean, std, num_classes)
+                miou = float(np.nanmean(iou))
+                minutes = (time.monotonic() - tic) / 60
+                entry = {"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4), "val_miou": miou,
+                         "val_iou": dict(zip(CLASSES, map(float, iou)))}
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                print(json.dumps(entry), flush=True)
+                if miou > best:
+                    best = miou
+                    meta = {"name": args.out.stem, "config": args.config.name, "classes": list(CLASSES),
+                            "recipe": recipe, "chosen_at_iter": done, "val_miou": miou,
+                            "val_iou": entry["val_iou"], "train_minutes": round(minutes, 2)}
+                    save_weights(args.out, model.state_dict(), meta)
+                tmp = last.with_suffix(".tmp")
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iter": done, "best": best,
+                            "iters": args.iters,
+                            "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
+                            "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
+                tmp.replace(last)
+    finally:
+        log.close()
     print(f"done: best val mIoU {best:.4f}, exported to {args.out}, {(time.monotonic() - tic) / 60:.1f} min")
     return 0
 
