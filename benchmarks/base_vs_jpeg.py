@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
+import itertools
 import json
 import platform
 import shlex
@@ -43,23 +44,24 @@ def jpeg(rgb: np.ndarray, quality: int, options: dict) -> tuple[int, np.ndarray]
     return buf.getbuffer().nbytes, np.asarray(Image.open(buf).convert("RGB"))
 
 
+def row(size: str, image: str, rgb: np.ndarray, codec: str, quality: int | None, nbytes: int,
+        decoded: np.ndarray) -> dict:
+    h, w = rgb.shape[:2]
+    return {"size": size, "image": image, "width": w, "height": h, "codec": codec, "quality": quality,
+            "bytes": nbytes, "bpp": bpp(nbytes, w, h), "psnr": psnr(rgb, decoded)}
+
+
 def measure(paths: list[Path], models: list[str]) -> list[dict]:
     rows = []
     for path in paths:
         full = np.asarray(Image.open(path).convert("RGB"))
-        for size, rgb in zip(SIZES, (full, centre_crop(full, CROP))):
-            h, w = rgb.shape[:2]
-
-            def row(codec: str, quality: int | None, nbytes: int, decoded: np.ndarray) -> dict:
-                return {"size": size, "image": path.name, "width": w, "height": h, "codec": codec,
-                        "quality": quality, "bytes": nbytes, "bpp": bpp(nbytes, w, h), "psnr": psnr(rgb, decoded)}
-
+        for size, rgb in zip(SIZES, (full, centre_crop(full, CROP)), strict=True):
             for model in models:
                 data = roicodec.encode(rgb, qualities=(), model=model)
-                rows.append(row(f"base:{model}", None, len(data), roicodec.decode(data, 0)))
+                rows.append(row(size, path.name, rgb, f"base:{model}", None, len(data), roicodec.decode(data, 0)))
             for codec, options in JPEG_SETTINGS.items():
                 for q in JPEG_QUALITIES:
-                    rows.append(row(codec, q, *jpeg(rgb, q, options)))
+                    rows.append(row(size, path.name, rgb, codec, q, *jpeg(rgb, q, options)))
         print(f"  {path.name}", file=sys.stderr, flush=True)
     return rows
 
@@ -75,7 +77,7 @@ def means(rows: list[dict]) -> dict:
 
 def matched_bpp(curve: list[tuple[int, float, float]], target: float) -> dict:
     """JPEG bpp at ``target`` PSNR on a (quality, bpp, psnr) curve sorted by quality, or why there is none."""
-    for (q0, b0, p0), (q1, b1, p1) in zip(curve, curve[1:]):
+    for (q0, b0, p0), (q1, b1, p1) in itertools.pairwise(curve):
         if min(p0, p1) <= target <= max(p0, p1) and p0 != p1:
             t = (target - p0) / (p1 - p0)
             return {"bpp": b0 + t * (b1 - b0), "between": [q0, q1]}
@@ -132,20 +134,20 @@ def render(avg: dict, summary: dict, meta: dict, models: list[str]) -> str:
         + ", ".join(f"`{name}` hash `{digest}`" for name, digest in meta["models"].items())
         + "). Raw per-image rows: [`results/base_vs_jpeg.json`](results/base_vs_jpeg.json).",
         "",
-        "Each base layer is coded alone (`roicodec.encode(image, qualities=(), model=name)`): its bpp counts every "
+        ("Each base layer is coded alone (`roicodec.encode(image, qualities=(), model=name)`): its bpp counts every "
         "byte of the "
         "base-only `.roi` file, headers included, and its PSNR is that of `decode(0)`. JPEG is Pillow's, with its "
         f"default settings and with `optimize=True` (optimised Huffman tables{same_pixels}). PSNR is on "
-        "8-bit RGB, per image, then averaged; bpp is averaged the same way.",
+        "8-bit RGB, per image, then averaged; bpp is averaged the same way."),
         "",
-        f"The {SIZES[1]} set takes the centre {CROP[0]} pixels high x {CROP[1]} wide of each image; the portrait "
-        "images (512 wide x 768 high) are cropped the same way, not rotated, so every crop has the same shape.",
+        (f"The {SIZES[1]} set takes the centre {CROP[0]} pixels high x {CROP[1]} wide of each image; the portrait "
+        "images (512 wide x 768 high) are cropped the same way, not rotated, so every crop has the same shape."),
         "",
         "## Matched PSNR",
         "",
-        "JPEG bpp at the base layer's mean PSNR, interpolated linearly in PSNR between the neighbouring qualities of "
+        ("JPEG bpp at the base layer's mean PSNR, interpolated linearly in PSNR between the neighbouring qualities of "
         "the mean JPEG curve; the ratio is JPEG bpp / base bpp (above 1: the base layer is cheaper). A like-for-like "
-        "comparison, unlike the paper's headline ratio, which compares unequal qualities.",
+        "comparison, unlike the paper's headline ratio, which compares unequal qualities."),
         "",
         "| size | model | base bpp | base PSNR (dB) | JPEG default bpp | ratio | JPEG optimize bpp | ratio |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

@@ -50,7 +50,7 @@ def random_crop(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.
                                                                                                    torch.Tensor]:
     """A ``crop`` x ``crop`` sample of the frame at a random scale in [0.5, 1.5], flipped half the time."""
     scale = rng.uniform(0.5, 1.5)
-    side = int(round(crop / scale))
+    side = round(crop / scale)
     h, w = label.shape
     ph, pw = max(side - h, 0), max(side - w, 0)
     img = torch.from_numpy(image).permute(2, 0, 1).float()
