@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from roicodec.models.checkpoint import Checkpoint
 from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.paper_ae import STRIDE
@@ -140,19 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     lambdas = torch.tensor(LAMBDAS)
     optimizer = torch.optim.Adam(family.parameters(), lr=args.lr)
 
-    args.work.mkdir(parents=True, exist_ok=True)
-    last = args.work / "last.ckpt"
+    checkpoint = Checkpoint(args.work, args.iters)
     start, elapsed = 0, 0.0
-    if last.exists():
-        ckpt = torch.load(last, weights_only=True)
-        if ckpt["iters"] != args.iters:
-            parser.error(f"{last} belongs to a run of --iters {ckpt['iters']}; resume with that, "
-                         "or pick another --work to start afresh")
-        family.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        rng.bit_generator.state = json.loads(ckpt["numpy_rng"])
-        start, elapsed = ckpt["iter"], ckpt["elapsed"]
+    try:
+        state = checkpoint.resume(family, optimizer, rng)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if state is not None:
+        start, elapsed = state["iter"], state["elapsed"]
         print(f"resumed at iteration {start}", flush=True)
 
     log = (args.work / "log.jsonl").open("a")
@@ -182,17 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                 log.flush()
                 print(json.dumps(entry), flush=True)
             if done % 200 == 0 or done == args.iters:
-                tmp = last.with_suffix(".tmp")
-                torch.save({"model": family.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
-                            "iters": args.iters, "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
-                            "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
-                tmp.replace(last)
+                checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic)
     finally:
         log.close()
-    if not last.exists():
-        parser.error(f"nothing to export: {last} does not exist")
-    state = torch.load(last, weights_only=True)
-    family.load_state_dict(state["model"])
+    state = checkpoint.load(family)
+    if state is None:
+        parser.error(f"nothing to export: {checkpoint.path} does not exist")
     family.eval()
     recipe: dict[str, Any] = {
         "command": " ".join(["python -m roicodec.models.train_rd", *(argv if argv is not None else sys.argv[1:])]),

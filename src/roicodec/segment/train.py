@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from roicodec.models.checkpoint import Checkpoint
 from roicodec.segment.build import build_model, load_config
 from roicodec.segment.camvid import CLASSES, IGNORE, load_split
 from roicodec.segment.metrics import class_iou, confusion
@@ -137,21 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     weights = class_weights(train_labels, num_classes)
     optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999))
 
-    args.work.mkdir(parents=True, exist_ok=True)
-    last = args.work / "last.ckpt"
+    checkpoint = Checkpoint(args.work, args.iters)
     start, best, elapsed = 0, -1.0, 0.0
-    if last.exists():
-        ckpt = torch.load(last, weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        rng = np.random.default_rng()
-        rng.bit_generator.state = json.loads(ckpt["numpy_rng"])
-        start, best, elapsed = ckpt["iter"], ckpt["best"], ckpt["elapsed"]
-        if ckpt.get("iters") != args.iters:
-            # The learning-rate schedule depends on --iters: resuming under another one is a different recipe.
-            parser.error(f"{last} belongs to a run of --iters {ckpt.get('iters')}; resume with that, "
-                         f"or pick another --work to start afresh")
+    try:
+        state = checkpoint.resume(model, optimizer, rng)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if state is not None:
+        start, best, elapsed = state["iter"], state["best"], state["elapsed"]
         print(f"resumed at iteration {start}, best val mIoU {best:.4f}", flush=True)
 
     recipe = {"command": " ".join(["python -m roicodec.segment.train", *(argv if argv is not None else sys.argv[1:])]),
@@ -192,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                             "recipe": recipe, "chosen_at_iter": done, "val_miou": miou,
                             "val_iou": entry["val_iou"], "train_minutes": round(minutes, 2)}
                     save_weights(args.out, model.state_dict(), meta)
-                tmp = last.with_suffix(".tmp")
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iter": done, "best": best,
-                            "iters": args.iters,
-                            "elapsed": time.monotonic() - tic, "torch_rng": torch.get_rng_state(),
-                            "numpy_rng": json.dumps(rng.bit_generator.state)}, tmp)
-                tmp.replace(last)
+                checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
     finally:
         log.close()
     print(f"done: best val mIoU {best:.4f}, exported to {args.out}, {(time.monotonic() - tic) / 60:.1f} min")
