@@ -13,6 +13,11 @@ def test_default_model_ships_with_its_card() -> None:
     assert info.path.stat().st_size < 5 * 2**20
 
 
+def test_base_model_weights_stay_within_their_budget() -> None:
+    # Issue 7: 20 MB at most for every base model and its preview head together.
+    assert sum(p.stat().st_size for p in registry.WEIGHTS.glob("*.npz")) <= 20_000_000
+
+
 def test_other_weights_are_refused_naming_both_hashes() -> None:
     info = registry.info()
     with pytest.raises(ModelMismatchError) as exc:

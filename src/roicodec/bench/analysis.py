@@ -29,7 +29,7 @@ WHOLE_IMAGE = ("jpeg2000", "jpeg", "webp", "avif")
 BASE_PEERS = ("jpeg2000", "avif", "webp")
 BASE_METRICS = ("psnr", "ms_ssim_db")
 FAMILY = re.compile(r"(?P<family>.+)-q(?P<point>\d+)")
-"""Base models named ``<family>-q<n>`` form one rate-distortion curve (``rd-q1`` .. ``rd-q4``); others stand alone."""
+"""Base models named ``<family>-q<n>`` form one rate-distortion curve (``rd-q1`` .. ``rd-q5``); others stand alone."""
 FULL_OVERLAP = 0.75
 """Below this share of common quality range the bjontegaard package warns; the page flags such BD-rates."""
 
@@ -135,7 +135,7 @@ def bd_rates(points: Sequence[Point], matched: int) -> dict[str, Any]:
 
 
 def families(models: Sequence[str]) -> dict[str, list[str]]:
-    """Base models grouped into curves: ``rd-q1`` .. ``rd-q4`` -> ``{"rd": [...]}`` in point order; a model that
+    """Base models grouped into curves: ``rd-q1`` .. ``rd-q5`` -> ``{"rd": [...]}`` in point order; a model that
     shares its family with no other is its own group, named after itself."""
     groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for m in models:

@@ -321,7 +321,7 @@ def _base_layer(summary: dict[str, Any], meta: dict[str, Any], figures: dict[str
         "",
         "BD-rate against JPEG: the `bjontegaard` package, PCHIP, on the mean curves over the quality range both "
         "cover, as above; on PSNR, and on MS-SSIM in dB (-10 log10(1 - MS-SSIM), of the mean over images), as "
-        "CompressAI computes it. Models named `<family>-q<n>` form one curve (`rd-q1` .. `rd-q4`: rate-distortion "
+        "CompressAI computes it. Models named `<family>-q<n>` form one curve (`rd-q1` .. `rd-q5`: rate-distortion "
         "trained, GDN transforms and a factorised entropy model, q1 the lowest rate); a model on its own is one "
         "point, for which the cell gives its rate against JPEG's at the same quality, JPEG's bpp read off the same "
         "PCHIP curve (log rate against quality) that BD-rate integrates."

@@ -16,7 +16,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT = "rd-q1"
 """The model for new files: the rate-distortion family's smallest base, at about the paper autoencoder's rate and far
 above its quality (docs/base_layer.md); ``paper-ae`` stays for reproducing the paper, and its files still decode."""
-CHOICES_HELP = ("rd-q1 ... rd-q4: the rate-distortion family, q1 the smallest base; paper-ae: the paper's "
+CHOICES_HELP = ("rd-q1 ... rd-q5: the rate-distortion family, q1 the smallest base; paper-ae: the paper's "
                 "autoencoder, for reproduction")
 """How to choose a base model, in one line for help texts."""
 

@@ -1,6 +1,9 @@
-"""Train the rate-distortion base models (``rd-q1`` ... ``rd-q4``) in one run, and export them to the package.
+"""Train the rate-distortion base models (``rd-q1`` ... ``rd-q5``) in one run, and export them to the package.
 
     python -m roicodec.models.train_rd --data ../shared/data/bsds500
+
+The shipped models came from two runs, the second started from the first (``--init``) with a rate added below;
+their cards give both commands.
 
 One set of GDN transforms serves every rate, as in Cui et al. 2021 ("asymmetric gained" variable rate): each rate has
 its own gain and inverse-gain vector on the latent and its own factorised entropy model, and each training batch
@@ -35,13 +38,17 @@ from roicodec.models.paper_ae import STRIDE
 from roicodec.models.store import save_model
 from roicodec.models.train import _load_images
 
-LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
-"""CompressAI's lambdas for its qualities 1-4 (MSE on [0, 1] x 255^2): the low end, where a base layer lives."""
+LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013)
+"""CompressAI's lambdas for its qualities 1-4 (MSE on [0, 1] x 255^2) and one step below them: the low end, where a
+base layer lives."""
+FIRST_RUN_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
+"""The rates of the first shipped run, whose checkpoints predate recording them."""
 
 
 class GainedFamily(nn.Module):
     def __init__(self, channels: int, latent_channels: int, lambdas: tuple[float, ...]) -> None:
         super().__init__()
+        self.lambdas = tuple(lambdas)
         self.net = FactorizedAutoencoder(channels, latent_channels)
         self.densities = nn.ModuleList(FactorizedDensity(latent_channels) for _ in lambdas)
         # Start the gains apart (finer quantisation for larger lambda) so the rates separate from the first steps.
@@ -59,6 +66,20 @@ class GainedFamily(nn.Module):
             bits[sel] = -torch.log2(self.densities[r].likelihood(y_hat[sel])).sum(dim=(1, 2, 3))
         x_hat = self.net.g_s(y_hat * self.log_inv_gain[rates].exp()[:, :, None, None])
         return x_hat, bits
+
+    @torch.no_grad()
+    def warm_start(self, state: dict[str, torch.Tensor], lambdas: tuple[float, ...]) -> None:
+        """Start from another family's parameters (trained for ``lambdas``): the transforms as they are, and each rate
+        from the rate trained nearest to it, its gains moved by the step in lambda as the initial gains are spaced."""
+        self.net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+        for r, lam in enumerate(self.lambdas):
+            src = min(range(len(lambdas)), key=lambda i: abs(np.log(lambdas[i] / lam)))
+            prefix = f"densities.{src}."
+            self.densities[r].load_state_dict({k.removeprefix(prefix): v for k, v in state.items()
+                                               if k.startswith(prefix)})
+            shift = 0.5 * float(np.log(lam / lambdas[src]))
+            self.log_gain[r] = state["log_gain"][src] + shift
+            self.log_inv_gain[r] = state["log_inv_gain"][src] - shift
 
     @torch.no_grad()
     def export(self, rate: int) -> FactorizedAutoencoder:
@@ -111,8 +132,9 @@ def evaluate(family: GainedFamily, images: list[torch.Tensor]) -> list[dict[str,
     return rows
 
 
-def lr_at(it: int, iters: int, lr: float) -> float:
-    return lr if it < 0.85 * iters else lr / 10
+def lr_at(it: int, iters: int, lr: float, warmup: int = 0) -> float:
+    """The step size: ``lr`` (reached linearly over ``warmup`` iterations), a tenth of it after 85 % of ``iters``."""
+    return (lr if it < 0.85 * iters else lr / 10) * min(1.0, (it + 1) / warmup if warmup else 1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,39 +147,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--latent-channels", type=int, default=96)
+    parser.add_argument("--lambdas", type=float, nargs="+", default=list(LAMBDAS),
+                        help="one rate per lambda, exported as rd-q1 (the first) upwards; ascending")
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--warmup", type=int, default=0, help="iterations over which the step size rises to --lr; "
+                        "a run from --init wants some, as Adam's first steps move every parameter by about --lr")
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", type=Path, help="another run's checkpoint to start from (a longer schedule, or "
+                        "a new lambda, without starting over)")
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
     args = parser.parse_args(argv)
+    if sorted(args.lambdas) != args.lambdas or min(args.lambdas) <= 0:
+        parser.error("--lambdas must be positive and ascending: rd-q1 is the lowest rate")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     images = _load_images(args.data)
     tests = _test_images(args.data, 12)
-    family = GainedFamily(args.channels, args.latent_channels, LAMBDAS)
-    lambdas = torch.tensor(LAMBDAS)
+    family = GainedFamily(args.channels, args.latent_channels, tuple(args.lambdas))
+    lambdas = torch.tensor(args.lambdas)
     optimizer = torch.optim.Adam(family.parameters(), lr=args.lr)
 
     checkpoint = Checkpoint(args.work, args.iters)
-    start, elapsed = 0, 0.0
+    start, elapsed, init_iter = 0, 0.0, 0
     try:
         state = checkpoint.resume(family, optimizer, rng)
     except ValueError as exc:
         parser.error(str(exc))
+    except RuntimeError:  # parameters of other shapes
+        state = {"lambdas": None}
+    if state is not None and state.get("lambdas", args.lambdas) != args.lambdas:
+        parser.error(f"{checkpoint.path} belongs to a run with other --lambdas, --channels or --latent-channels; "
+                     "resume with those, or pick another --work")
     if state is not None:
-        start, elapsed = state["iter"], state["elapsed"]
+        start, elapsed, init_iter = state["iter"], state["elapsed"], state.get("init_iter", 0)
         print(f"resumed at iteration {start}", flush=True)
+    elif args.init is not None:
+        if not args.init.is_file():
+            parser.error(f"--init {args.init} does not exist: give a checkpoint (last.ckpt) of an earlier run")
+        init = torch.load(args.init, weights_only=True)
+        family.warm_start(init["model"], tuple(init.get("lambdas", FIRST_RUN_LAMBDAS)))
+        elapsed, init_iter = float(init["elapsed"]), init.get("init_iter", 0) + init["iter"]
+        print(f"started from {args.init} (iteration {init['iter']})", flush=True)
 
     log = (args.work / "log.jsonl").open("a")
     tic = time.monotonic() - elapsed
-    rates = torch.arange(args.batch) % len(LAMBDAS)
+    slots = torch.arange(args.batch)
     try:  # the log is closed even when a stop interrupts the run
         for it in range(start, 0 if args.export_only else args.iters):
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(it, args.iters, args.lr)
+                group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
+            # Rotate the rates over the batch so that each gets the same share of crops when they do not divide it.
+            rates = (slots + it * args.batch) % len(lambdas)
             x = _crops(images, args.crop, args.batch, rng)
             x_hat, bits = family(x, rates)
             mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
@@ -172,13 +216,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"iter {done} loss {loss.item():.4f} bpp {bpp.mean().item():.3f} "
                       f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
             if done % args.eval_every == 0 or done == args.iters:
-                entry = {"iter": done, "minutes": round((time.monotonic() - tic) / 60, 2),
-                         "bsds_test": evaluate(family, tests)}
+                entry = {"iter": done, "total_iter": init_iter + done,
+                         "minutes": round((time.monotonic() - tic) / 60, 2), "bsds_test": evaluate(family, tests)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 print(json.dumps(entry), flush=True)
             if done % 200 == 0 or done == args.iters:
-                checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic)
+                checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic, lambdas=args.lambdas,
+                                init_iter=init_iter)
     finally:
         log.close()
     state = checkpoint.load(family)
@@ -188,13 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     recipe: dict[str, Any] = {
         "command": " ".join(["python -m roicodec.models.train_rd", *(argv if argv is not None else sys.argv[1:])]),
         "data": str(args.data), "splits": ["train", "val"], "images": len(images), "iters": args.iters,
-        "trained_iters": state["iter"], "batch": args.batch, "crop": args.crop, "lr": args.lr,
-        "lr_step": "x0.1 after 85 % of the iterations", "optimiser": "Adam, gradient norm clipped at 1",
-        "lambdas": list(LAMBDAS), "loss": "bpp + lambda * 255^2 * MSE", "seed": args.seed,
+        "trained_iters": state.get("init_iter", 0) + state["iter"], "batch": args.batch, "crop": args.crop, "lr": args.lr,
+        "lr_step": "x0.1 after 85 % of the iterations", "warmup": args.warmup,
+        "init": None if args.init is None else str(args.init), "optimiser": "Adam, gradient norm clipped at 1",
+        "lambdas": args.lambdas, "loss": "bpp + lambda * 255^2 * MSE", "seed": args.seed,
         "threads": args.threads, "quantisation_proxy": "additive uniform noise U(-0.5, 0.5)",
         "train_minutes": round(state["elapsed"] / 60, 1), "torch": torch.__version__}
     config = {"channels": args.channels, "latent_channels": args.latent_channels}
-    for r, lam in enumerate(LAMBDAS):
+    for r, lam in enumerate(args.lambdas):
         offsets, freqs = family.densities[r].tables()
         name = f"rd-q{r + 1}"
         path = save_model(args.out / f"{name}.npz", name, family.export(r), offsets, freqs,
