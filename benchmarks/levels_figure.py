@@ -17,13 +17,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
 
-import roicodec  # noqa: E402
-from roicodec.mask import bounding_box  # noqa: E402
-from roicodec.metrics import psnr  # noqa: E402
+import roicodec
+from roicodec.mask import bounding_box
+from roicodec.metrics import psnr
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_BYTES = 400_000

@@ -39,7 +39,7 @@ def main() -> None:
     layers = {"count": 0}
     decode_tile = ladder.decode_tile
 
-    def counting(base, mask, payloads):  # noqa: ANN001, ANN202
+    def counting(base, mask, payloads):
         # Counts (tile, layer) pairs; divided by the tile count below, that is whole layers.
         for level in decode_tile(base, mask, payloads):
             layers["count"] += 1

@@ -17,19 +17,19 @@ def _accept(prefix: bytes) -> bool:
     return prefix[:8] == _SIGNATURE
 
 
-def _open(fp, filename):  # noqa: ANN001, ANN202 - Pillow's factory signature
+def _open(fp, filename):
     from roicodec.pillow_plugin import RoiImageFile  # registers the real plugin over this stand-in
 
     return RoiImageFile(fp, filename)
 
 
-def _save(im, fp, filename):  # noqa: ANN001, ANN202 - Pillow's save-handler signature
+def _save(im, fp, filename):
     from roicodec.pillow_plugin import _save
 
     _save(im, fp, filename)
 
 
-def _register(image_module) -> None:  # noqa: ANN001
+def _register(image_module) -> None:
     try:
         image_module.register_open("ROI", _open, _accept)
         image_module.register_save("ROI", _save)
@@ -43,7 +43,7 @@ class _Finder:
     """Finds nothing itself: it wraps the loader of ``PIL.Image`` so that registration follows its execution."""
 
     @classmethod
-    def find_spec(cls, name, path=None, target=None):  # noqa: ANN001, ANN206
+    def find_spec(cls, name, path=None, target=None):
         if name != "PIL.Image":
             return None
         sys.meta_path[:] = [f for f in sys.meta_path if f is not cls]
@@ -53,7 +53,7 @@ class _Finder:
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             execute = spec.loader.exec_module
 
-            def exec_module(module) -> None:  # noqa: ANN001
+            def exec_module(module) -> None:
                 execute(module)
                 _register(module)
 

@@ -1,5 +1,6 @@
 """Batch encoding on a real two-worker Dask cluster on loopback: same bytes as serial, resumable, failures listed."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,12 @@ def folder(tmp_path_factory, astronaut) -> Path:
 def client():
     from distributed import Client, LocalCluster
 
+    environment = dict(os.environ)  # the nannies leave OMP_NUM_THREADS=1 behind (see batch.encode_many)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as c:
         yield c
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def test_cluster_output_is_byte_identical_to_serial_and_resumes(folder, client) -> None:
@@ -77,6 +81,15 @@ def test_damaged_or_stale_outputs_are_redone(folder, client) -> None:
     redone = {o.task.output for o in report.outcomes if o.status == "encoded"}
     assert redone == {first, second}
     assert batch.verified(tasks[1]) and batch.verified(tasks[3])
+
+
+def test_a_local_cluster_leaves_the_callers_environment_as_it_was(folder, monkeypatch) -> None:
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)  # what the nannies set (and the module's own cluster left behind)
+    before = dict(os.environ)
+    report = batch.encode_many(batch.plan(folder / "in", folder / "local"), workers=1, progress=False)
+    assert report.count("encoded") == 5
+    assert dict(os.environ) == before
 
 
 def test_plan_refuses_a_missing_folder(tmp_path) -> None:

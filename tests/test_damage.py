@@ -5,11 +5,11 @@ import io
 
 import numpy as np
 import pytest
+from fuzz.targets import ALLOWED
 
 import roicodec
 from roicodec import container
 from roicodec.errors import RoiError
-from fuzz.targets import ALLOWED
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ The targets swallow the exceptions Pillow allows; anything else escapes and fail
 from pathlib import Path
 
 import pytest
-
 from fuzz import targets
 
 FUZZ = Path(__file__).parents[1] / "fuzz"

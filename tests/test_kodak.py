@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import kodak
 from PIL import Image
 
 import roicodec
 from roicodec.metrics import psnr
-
-from conftest import kodak
 
 
 @pytest.mark.parametrize("path", kodak(), ids=lambda p: p.stem)

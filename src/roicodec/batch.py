@@ -173,6 +173,10 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
     """
     from distributed import Client, LocalCluster, as_completed
 
+    # Dask's nannies write OMP_NUM_THREADS=1 and the like into this process's environment before they spawn workers,
+    # and leave them there: every later child of the caller would run torch on one thread, and decode pixels that
+    # differ by a grey level from the caller's own. The caller gets its environment back when the run ends.
+    environment = dict(os.environ)
     tasks = list(tasks)
     update = _progress_bar(len(tasks)) if progress is True else (progress or (lambda outcome: None))
     report = Report()
@@ -184,8 +188,9 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
             else:
                 # One thread per worker process: torch already uses the cores it is given, and the GIL would
                 # serialise the Python parts of several threads anyway.
+                # On loopback: a local cluster has no business listening on the machine's other interfaces.
                 cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+                                       processes=True, host="127.0.0.1", dashboard_address=None)
                 owned.append(cluster)
                 client = Client(cluster)
             owned.insert(0, client)
@@ -197,6 +202,8 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
     finally:
         for thing in owned:
             thing.close()
+        os.environ.clear()
+        os.environ.update(environment)
     order = {task: i for i, task in enumerate(tasks)}
     report.outcomes.sort(key=lambda o: order[o.task])
     return report

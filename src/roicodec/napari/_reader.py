@@ -14,7 +14,7 @@ from typing import Union
 from roicodec.container import SIGNATURE
 from roicodec.napari._layers import LayerData, roi_layers
 
-PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+PathOrPaths = Union[str, os.PathLike, Sequence[str | os.PathLike]]
 
 
 def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData]] | None:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def load_config(path: str | Path) -> "Config":
+def load_config(path: str | Path) -> Config:
     """Read an mmseg config file (``_base_`` inheritance resolved)."""
     from mmengine.config import Config
 
@@ -26,7 +26,7 @@ def _plain_batchnorm(node: Any) -> Any:
     return node
 
 
-def build_model(config: "Config | str | Path") -> "nn.Module":
+def build_model(config: Config | str | Path) -> nn.Module:
     """The config's ``model`` as an mmseg ``EncoderDecoder`` in eval mode, with random weights.
 
     Nothing is downloaded: a backbone's ``init_cfg`` pointing at pretrained weights is dropped, since the caller loads

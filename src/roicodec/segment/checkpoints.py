@@ -26,7 +26,7 @@ def local_path(location: str | Path) -> Path:
     return path
 
 
-def read_checkpoint(location: str | Path) -> "tuple[dict[str, Any], dict[str, torch.Tensor]]":
+def read_checkpoint(location: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Return ``(meta, state_dict)`` of a checkpoint; mmengine's ``state_dict``/``meta`` nesting is unwrapped."""
     path = local_path(location)
     if path.suffix == ".npz":

@@ -66,7 +66,7 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 class Segmenter:
     """A built model with what inference needs: classes, normalisation, working scale and window."""
 
-    def __init__(self, model: "torch.nn.Module", classes: tuple[str, ...], roi_classes: tuple[str, ...],
+    def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
                  name: str, device: str = "cpu") -> None:
         self.model = model.to(device).eval()
@@ -85,7 +85,7 @@ class Segmenter:
         scale = self.short_side / min(height, width)
         return max(1, round(height * scale)), max(1, round(width * scale))
 
-    def _logits(self, tile: np.ndarray) -> "torch.Tensor":
+    def _logits(self, tile: np.ndarray) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def save_weights(path: Path, state: "dict[str, torch.Tensor]", meta: dict[str, Any]) -> Path:
+def save_weights(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write ``state`` (floats halved to float16 to fit the package's size budget) and ``meta`` to ``path``."""
     arrays = {}
     for key, value in state.items():
@@ -22,7 +22,7 @@ def save_weights(path: Path, state: "dict[str, torch.Tensor]", meta: dict[str, A
     return weights.write(path, arrays, meta, compressed=True)
 
 
-def load_weights(path: Path) -> "tuple[dict[str, Any], dict[str, torch.Tensor]]":
+def load_weights(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Return ``(meta, state_dict)``, floats back as float32."""
     import torch
 
