@@ -171,12 +171,14 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
         workers: else the number of worker processes of a new local cluster (default: one per CPU).
         progress: ``True`` for a bar on stderr, ``False`` for none, or a function called with each outcome.
     """
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     # Dask's nannies write OMP_NUM_THREADS=1 and the like into this process's environment before they spawn workers,
     # and leave them there: every later child of the caller would run torch on one thread, and decode pixels that
-    # differ by a grey level from the caller's own. The caller gets its environment back when the run ends.
-    environment = dict(os.environ)
+    # differ by a grey level from the caller's own. Those variables get the caller's values back when the run ends.
+    spawn_environ = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    environment = {name: os.environ.get(name) for name in spawn_environ}
     tasks = list(tasks)
     update = _progress_bar(len(tasks)) if progress is True else (progress or (lambda outcome: None))
     report = Report()
@@ -202,8 +204,11 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
     finally:
         for thing in owned:
             thing.close()
-        os.environ.clear()
-        os.environ.update(environment)
+        for name, value in environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     order = {task: i for i, task in enumerate(tasks)}
     report.outcomes.sort(key=lambda o: order[o.task])
     return report
