@@ -24,12 +24,12 @@ CURVE_AT = (2000, 6000, 12000, 18000, 24000, 30000, 36000)
 """First-run iterations the cards list; the second run's are listed every 8,000."""
 
 
-def _read_log(path: Path, lambdas: tuple[float, ...], offset: int) -> dict[float, list[tuple[int, float, float]]]:
-    """Per lambda, (total iteration, bpp, PSNR) from a training log."""
+def _read_log(path: Path, lambdas: tuple[float, ...]) -> dict[float, list[tuple[int, float, float]]]:
+    """Per lambda, (total iteration, bpp, PSNR) from a training log (a first run's log counts from 0)."""
     out: dict[float, list[tuple[int, float, float]]] = {lam: [] for lam in lambdas}
     for line in path.read_text().splitlines():
         entry = json.loads(line)
-        total = entry.get("total_iter", entry["iter"] + offset)
+        total = entry.get("total_iter", entry["iter"])
         for row in entry["bsds_test"]:
             out[lambdas[row["rate"]]].append((total, row["bpp"], row["psnr"]))
     return out
@@ -122,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
 
     family = sorted((n for n in registry.available() if n.startswith("rd-q")), key=lambda n: int(n[4:]))
     kodak = json.loads(args.kodak.read_text())
-    run1 = _read_log(args.logs / "run1.jsonl", RUN1_LAMBDAS, 0)
+    run1 = _read_log(args.logs / "run1.jsonl", RUN1_LAMBDAS)
+    run2: dict[float, list[tuple[int, float, float]]] = {}
     for name in family:
         info = registry.info(name)
         meta, arrays = weights.read(info.path)
-        lambdas = tuple(meta["recipe"]["lambdas"])
-        run2 = _read_log(args.logs / "run2.jsonl", lambdas, 0)
+        run2 = run2 or _read_log(args.logs / "run2.jsonl", tuple(meta["recipe"]["lambdas"]))  # one run made them all
         lam = meta["recipe"]["lambda"]
         first, last = min(it for it, *_ in run2[lam]), max(it for it, *_ in run2[lam])
         curve = [p for p in run1.get(lam, []) if p[0] in CURVE_AT]

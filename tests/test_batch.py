@@ -30,12 +30,10 @@ def folder(tmp_path_factory, astronaut) -> Path:
 def client():
     from distributed import Client, LocalCluster
 
-    environment = dict(os.environ)  # the nannies leave OMP_NUM_THREADS=1 behind (see batch.encode_many)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+    with batch.spawn_environment_kept(), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                      host="127.0.0.1", dashboard_address=None) as cluster, \
+            Client(cluster) as c:
         yield c
-    os.environ.clear()
-    os.environ.update(environment)
 
 
 def test_cluster_output_is_byte_identical_to_serial_and_resumes(folder, client) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from roicodec.errors import RoiError
 
@@ -161,6 +162,27 @@ def _progress_bar(total: int) -> Callable[[Outcome], None]:
     return update
 
 
+@contextmanager
+def spawn_environment_kept() -> Iterator[None]:
+    """Give back, on leaving, the variables Dask's nannies set in this process before they spawn workers.
+
+    They write OMP_NUM_THREADS=1 and the like into ``os.environ`` and leave them there: every later child of the
+    caller would run torch on one thread, and decode pixels that differ by a grey level from the caller's own.
+    """
+    import dask
+
+    names = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def encode_many(tasks: Iterable[Task], *, client: Client | None = None, scheduler: str | None = None,
                 workers: int | None = None, progress: Callable[[Outcome], None] | bool = True) -> Report:
     """Run ``tasks`` on Dask and return what became of each.
@@ -171,44 +193,29 @@ def encode_many(tasks: Iterable[Task], *, client: Client | None = None, schedule
         workers: else the number of worker processes of a new local cluster (default: one per CPU).
         progress: ``True`` for a bar on stderr, ``False`` for none, or a function called with each outcome.
     """
-    import dask
     from distributed import Client, LocalCluster, as_completed
 
-    # Dask's nannies write OMP_NUM_THREADS=1 and the like into this process's environment before they spawn workers,
-    # and leave them there: every later child of the caller would run torch on one thread, and decode pixels that
-    # differ by a grey level from the caller's own. Those variables get the caller's values back when the run ends.
-    spawn_environ = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
-    environment = {name: os.environ.get(name) for name in spawn_environ}
     tasks = list(tasks)
     update = _progress_bar(len(tasks)) if progress is True else (progress or (lambda outcome: None))
     report = Report()
-    owned: list[Any] = []
-    try:
+    # Closed last in, first out: the client we made before its cluster, and the nannies' variables after both.
+    with spawn_environment_kept(), ExitStack() as owned:
         if client is None:
             if scheduler is not None:
-                client = Client(scheduler)
+                client = owned.enter_context(Client(scheduler))
             else:
                 # One thread per worker process: torch already uses the cores it is given, and the GIL would
-                # serialise the Python parts of several threads anyway.
-                # On loopback: a local cluster has no business listening on the machine's other interfaces.
-                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=None)
-                owned.append(cluster)
-                client = Client(cluster)
-            owned.insert(0, client)
+                # serialise the Python parts of several threads anyway. On loopback: a local cluster has no business
+                # listening on the machine's other interfaces.
+                cluster = owned.enter_context(LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None))
+                client = owned.enter_context(Client(cluster))
         futures = client.map(encode_one, tasks, pure=False)
         for future in as_completed(futures):
             outcome = future.result()
             report.outcomes.append(outcome)
             update(outcome)
-    finally:
-        for thing in owned:
-            thing.close()
-        for name, value in environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     order = {task: i for i, task in enumerate(tasks)}
     report.outcomes.sort(key=lambda o: order[o.task])
     return report

@@ -173,15 +173,16 @@ def main(argv: list[str] | None = None) -> int:
 
     checkpoint = Checkpoint(args.work, args.iters)
     start, elapsed, init_iter = 0, 0.0, 0
+    other_run = (f"{checkpoint.path} belongs to a run with other --lambdas, --channels or --latent-channels; "
+                 "resume with those, or pick another --work")
     try:
         state = checkpoint.resume(family, optimizer, rng)
     except ValueError as exc:
         parser.error(str(exc))
     except RuntimeError:  # parameters of other shapes
-        state = {"lambdas": None}
+        parser.error(other_run)
     if state is not None and state.get("lambdas", args.lambdas) != args.lambdas:
-        parser.error(f"{checkpoint.path} belongs to a run with other --lambdas, --channels or --latent-channels; "
-                     "resume with those, or pick another --work")
+        parser.error(other_run)
     if state is not None:
         start, elapsed, init_iter = state["iter"], state["elapsed"], state.get("init_iter", 0)
         print(f"resumed at iteration {start}", flush=True)
