@@ -29,10 +29,17 @@ def _save(im, fp, filename):
     _save(im, fp, filename)
 
 
+def _save_all(im, fp, filename):
+    from roicodec.pillow_plugin import _save_all
+
+    _save_all(im, fp, filename)
+
+
 def _register(image_module) -> None:
     try:
         image_module.register_open("ROI", _open, _accept)
         image_module.register_save("ROI", _save)
+        image_module.register_save_all("ROI", _save_all)  # generic programs pass save_all=True for every format
         image_module.register_extension("ROI", ".roi")
         image_module.register_mime("ROI", "image/x-roi")
     except Exception:  # noqa: BLE001 - a broken hook must never break a program that merely imports Pillow

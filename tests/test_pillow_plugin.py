@@ -80,6 +80,63 @@ def test_failed_save_removes_the_new_file(tmp_path) -> None:
     assert not path.exists()
 
 
+def test_save_all_with_one_frame_saves_as_a_plain_save(small, tmp_path) -> None:
+    image, mask = small
+    plain, every = tmp_path / "plain.roi", tmp_path / "all.roi"
+    Image.fromarray(image).save(plain, mask=mask)
+    Image.fromarray(image).save(every, save_all=True, mask=mask)  # what generic programs pass for every format
+    Image.fromarray(image).save(tmp_path / "empty.roi", save_all=True, append_images=[], mask=mask)
+    assert every.read_bytes() == plain.read_bytes() == (tmp_path / "empty.roi").read_bytes()
+    with Image.open(plain) as im:  # a .roi of one level is a single frame too
+        im.save(tmp_path / "one.roi", qualities=())
+    with Image.open(tmp_path / "one.roi") as im:
+        assert im.n_frames == 1
+        im.save(tmp_path / "again.roi", save_all=True, qualities=())
+    with roicodec.open(tmp_path / "again.roi") as f:
+        assert f.levels == 1
+
+
+def test_save_all_refuses_several_frames_in_one_line(small, tmp_path, roi_path) -> None:
+    image, _ = small
+    tiff = tmp_path / "stack.tif"
+    Image.fromarray(image).save(tiff, save_all=True, append_images=[Image.fromarray(image[::-1])] * 3)
+    png = tmp_path / "plane.png"
+    Image.fromarray(image).save(png)
+    inputs = {path: path.read_bytes() for path in (tiff, png, roi_path)}
+    with Image.open(tiff) as stack, Image.open(png) as plane, Image.open(roi_path) as levels:
+        cases = [(stack, {}, 4), (plane, {"append_images": [plane.copy()]}, 2),
+                 (plane, {"append_images": [stack]}, 5), (levels, {}, 4)]
+        for im, options, frames in cases:
+            target = tmp_path / "out.roi"
+            with pytest.raises(ValueError) as refused:
+                im.save(target, save_all=True, **options)
+            message = str(refused.value)
+            assert "\n" not in message and f"cannot save {frames} frames as one .roi" in message
+            assert "roicodec.encode(array)" in message and "(Z, Y, X)" in message
+            assert not target.exists()
+    assert {path: path.read_bytes() for path in inputs} == inputs
+
+
+def test_save_all_through_the_start_up_hook(tmp_path) -> None:
+    # A program that never imports roicodec gets the save_all handler from the hook, not KeyError: 'ROI'.
+    env = {k: v for k, v in os.environ.items() if k != "ROICODEC_NO_PILLOW_HOOK"}
+    code = f"""
+        import sys
+        from PIL import Image
+        Image.new("L", (64, 48), 90).save({str(tmp_path / "hook.roi")!r}, save_all=True)
+        try:
+            Image.new("L", (64, 48)).save({str(tmp_path / "two.roi")!r}, save_all=True,
+                                          append_images=[Image.new("L", (64, 48))])
+        except ValueError as exc:
+            print(str(exc).split(":")[0])
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True,
+                         env=env).stdout.strip()
+    assert out == "cannot save 2 frames as one .roi"
+    with roicodec.open(tmp_path / "hook.roi") as f:
+        assert f.size == (64, 48) and not (tmp_path / "two.roi").exists()
+
+
 def test_registered_extension_and_mime() -> None:
     assert Image.registered_extensions()[".roi"] == "ROI"
     assert Image.MIME["ROI"] == "image/x-roi"

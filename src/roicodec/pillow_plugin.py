@@ -8,6 +8,10 @@ its highest complete level, so programs that never call ``seek`` get the best im
 ``draft()`` (and so ``thumbnail()``) asking for a quarter of the size or less switches to the base layer's preview
 at 1/4 size, which skips the full decoder and every enhancement layer: their detail does not survive such a
 reduction.
+
+Saving codes one image. ``save_all=True`` (which generic programs pass for every format) saves a single frame like a
+plain save and refuses several: a ``.roi`` file's frames are its levels when read, so frames given to it as a stack
+would come back as something else; stacks are coded with ``roicodec.encode`` from an array.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PIL import Image, ImageFile
 
 from roicodec import codec
 from roicodec.container import SIGNATURE
+from roicodec.errors import RoiError
 from roicodec.models import PREVIEW_SCALE
 
 FORMAT = "ROI"
@@ -103,10 +108,22 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
                           metadata=options.get("metadata")))
 
 
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """``im.save(path, save_all=True)``: a single frame saves as :func:`_save` does; more than one is refused."""
+    appended = list(im.encoderinfo.get("append_images") or ())
+    frames = getattr(im, "n_frames", 1) + sum(getattr(extra, "n_frames", 1) for extra in appended)
+    if frames > 1:
+        raise RoiError(f"cannot save {frames} frames as one .roi: a .roi's frames are its levels when read, not a "
+                       "stack's planes; code a stack with roicodec.encode(array) from a (Z, Y, X) gray or "
+                       "(Z, Y, X, 3) RGB uint8 array, or save one frame without save_all")
+    _save(im, fp, filename)
+
+
 def register_pillow() -> None:
     """Teach Pillow to open and save ``.roi`` files (done on ``import roicodec``; repeating it is harmless)."""
     Image.register_open(FORMAT, RoiImageFile, _accept)
     Image.register_save(FORMAT, _save)
+    Image.register_save_all(FORMAT, _save_all)
     Image.register_extension(FORMAT, EXTENSION)
     Image.register_mime(FORMAT, MIME)
     Image.register_decoder("roicodec", _RoiDecoder)
