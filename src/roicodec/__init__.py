@@ -6,11 +6,14 @@ roicodec registers its Pillow plugin; torch loads only when pixels are coded.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from roicodec.codec import DEFAULT_QUALITIES, LevelInfo, RoiFile, decode, encode, open, redescribe
 from roicodec.errors import (
     CorruptFileError,
     ModelMismatchError,
     NotRoiFileError,
+    OutputError,
     RoiError,
     TruncatedFileError,
     UnsupportedImageError,
@@ -18,11 +21,14 @@ from roicodec.errors import (
 )
 from roicodec.pillow_plugin import register_pillow
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("roicodec")  # one source: pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DEFAULT_QUALITIES", "CorruptFileError", "LevelInfo", "ModelMismatchError", "NotRoiFileError", "RoiError",
-    "RoiFile", "TruncatedFileError", "UnsupportedImageError", "UnsupportedVersionError", "decode", "encode", "open",
+    "OutputError", "RoiFile", "TruncatedFileError", "UnsupportedImageError", "UnsupportedVersionError", "decode", "encode", "open",
     "redescribe",
     "register_pillow",
 ]

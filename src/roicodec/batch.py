@@ -122,25 +122,25 @@ def encode_one(task: Task) -> Outcome:
     from PIL import Image, UnidentifiedImageError
 
     import roicodec
+    from roicodec import inputs
 
     try:
         source_hash = _sha256(task.source)
         if verified(task, source_hash):
             return Outcome(task, "skipped", bytes=task.output.stat().st_size)
-        with Image.open(task.source) as im:
-            im.load()
-            image = im
+        picture = inputs.read(task.source)
         mask = None
         if task.mask is not None:
-            with Image.open(task.mask) as m:
-                mask = np.asarray(m)
+            mask = inputs.read(task.mask).pixels
         elif task.segment is not None:
             from roicodec.segment import segment_roi
 
-            mask, _ = segment_roi(np.asarray(image.convert("RGB")), *task.segment)
+            if not isinstance(picture.pixels, Image.Image):
+                raise RoiError("an automatic ROI needs an 8-bit gray or RGB picture, not an array: give a mask folder")
+            mask, _ = segment_roi(np.asarray(picture.pixels.convert("RGB")), *task.segment)
         task.output.parent.mkdir(parents=True, exist_ok=True)
-        roicodec.encode(image, mask, task.output, qualities=task.qualities, model=task.model,
-                        metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
+        roicodec.encode(picture.pixels, mask, task.output, qualities=task.qualities, model=task.model,
+                        axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
         return Outcome(task, "encoded", bytes=task.output.stat().st_size)
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         return Outcome(task, "failed", f"{type(exc).__name__}: {exc}")

@@ -6,19 +6,27 @@ Every failure the user can cause ends in one line on stderr and exit status 1, a
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from roicodec import atomic, codec
-from roicodec.errors import RoiError
+import roicodec
+from roicodec import atomic, codec, inputs
+from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.metrics import psnr
 from roicodec.models import registry
+
+
+STDIO = "-"
+"""``-o -``: the output goes to standard output (and the command's own report to standard error)."""
 
 
 def _qualities(text: str) -> tuple[int, ...]:
@@ -28,21 +36,29 @@ def _qualities(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 75,90,100") from None
 
 
+def _window(text: str) -> tuple[float, float] | str:
+    if text == "auto":
+        return text
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto' or LOW,HIGH, e.g. 100,4000") from None
+    return low, high
+
+
+def _plane(text: str) -> int | tuple[int, ...]:
+    try:
+        index = tuple(int(i) for i in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plane index: give N, or one index per stack axis, e.g. 2,5"
+                                         ) from None
+    return index[0] if len(index) == 1 else index
+
+
 def _read_image(path: Path) -> Image.Image:
     im = Image.open(path)
     im.load()
     return im
-
-
-def _read_source(path: Path) -> Image.Image | np.ndarray:
-    """An image or mask to encode: a ``.npy`` file stays on disk (mapped, read a tile at a time), so that planes
-    larger than memory can be coded; anything else is read whole by Pillow."""
-    if path.suffix.lower() == ".npy":
-        try:
-            return np.load(path, mmap_mode="r")
-        except ValueError as exc:  # np.load says ValueError for a damaged header or an object array
-            raise RoiError(f"{path.name} is not a readable .npy array ({exc})") from None
-    return _read_image(path)
 
 
 def _classes(text: str) -> tuple[str, ...]:
@@ -51,18 +67,18 @@ def _classes(text: str) -> tuple[str, ...]:
 
 def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
     if not isinstance(image, Image.Image):
-        raise RoiError("--roi auto needs an image file that Pillow reads, not a .npy array: pass --mask")
+        raise RoiError("--roi auto needs an image file that Pillow reads, not an array (.npy, TIFF stack): pass --mask")
     # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
     from roicodec.segment import segment_roi
 
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
-    codec._Planes(image, None)
+    codec._Planes(image, None, None, args.window)
     mask, seg = segment_roi(np.asarray(image.convert("RGB")), *_segment_options(args))
     if not mask.any():
         found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
         raise RoiError(f"automatic ROI found none of the ROI classes in {args.image.name} (found: {', '.join(found)}): "
                        "name others with --roi-classes, or pass --mask")
-    print(f"automatic ROI: {mask.mean():.1%} of the image")
+    _report(f"automatic ROI: {mask.mean():.1%} of the image", args)
     return mask
 
 
@@ -75,19 +91,50 @@ def _segment_options(args: argparse.Namespace) -> tuple[str | None, tuple[str, .
     return args.roi_model, args.roi_classes or None, args.roi_checkpoint
 
 
+def _to_stdout(args: argparse.Namespace) -> bool:
+    return str(args.output) == STDIO
+
+
+def _report(line: str, args: argparse.Namespace) -> None:
+    """The command's own output: on stderr when stdout carries the file."""
+    print(line, file=sys.stderr if _to_stdout(args) else sys.stdout)
+
+
 def _encode(args: argparse.Namespace) -> None:
-    image = _read_source(args.image)
+    out = args.output or args.image.with_suffix(".roi")
+    if not _to_stdout(args):
+        # Before anything is read or coded: a refusal after minutes of work helps no one.
+        atomic.check_not_input(out, (args.image, args.mask))
+    picture = inputs.read(args.image, axes=args.axes)
     if args.roi == "auto" and args.mask:
         raise RoiError("give either --mask or --roi auto, not both")
     if _segment_options(args) is not None:
-        mask = _auto_roi(image, args)
+        mask = _auto_roi(picture.pixels, args)
     else:
-        mask = _read_source(args.mask) if args.mask else None
-    out = args.output or args.image.with_suffix(".roi")
-    codec.encode(image, mask, out, qualities=args.qualities, model=args.model, tile=args.tile)
-    with codec.open(out) as f:
+        mask = inputs.read(args.mask).pixels if args.mask else None
+    options = {"qualities": args.qualities, "model": args.model, "tile": args.tile, "axes": picture.axes,
+               "window": args.window}
+    if _to_stdout(args) or atomic.streams(out):
+        # Standard output, a FIFO or a device cannot be re-read for the report: code into memory, then write.
+        data = codec.encode(picture.pixels, mask, **options)
+        if _to_stdout(args):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            atomic.write_bytes(out, data, inputs=(args.image, args.mask))
+        f = codec.open(data)
+    else:
+        codec.encode(picture.pixels, mask, out, **options)
+        f = codec.open(out)
+    with f:
         width, height = f.size
-    print(f"wrote {out}: {width}x{height}, {len(args.qualities) + 1} levels, {out.stat().st_size} bytes")
+        stack = f" x {_shape_text(f.planes)} planes" if f.planes else ""
+        size = f.level_info[-1].bytes
+    _report(f"wrote {out}: {width}x{height}{stack}, {len(args.qualities) + 1} levels, {size} bytes", args)
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
 
 
 _MemmapWriter = Callable[[str, tuple[int, ...], str], np.memmap]
@@ -96,55 +143,108 @@ _MemmapWriter = Callable[[str, tuple[int, ...], str], np.memmap]
 def _memmap_writer(suffix: str) -> _MemmapWriter | None:
     """For formats that keep pixels uncompressed in one block, a function that creates the file and maps it
     (``(path, shape, mode)``): decoding then fills it a tile at a time, so a plane larger than memory can be written.
-    ``None`` for other formats, which Pillow writes from memory."""
+    ``None`` for other formats, which are written from memory."""
     if suffix == ".npy":
         return lambda name, shape, mode: np.lib.format.open_memmap(name, "w+", np.uint8, shape)
     if suffix in (".tif", ".tiff"):
-        try:
-            import tifffile
-        except ImportError:  # not a dependency: without it Pillow writes the TIFF, from memory
-            return None
+        import tifffile
+
         return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=np.uint8,
                                                         photometric="rgb" if mode == "RGB" else "minisblack")
     return None
 
 
+def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: str) -> None:
+    """Write decoded pixels from memory: a stack only to .npy or TIFF, which hold every plane."""
+    if suffix == ".npy":
+        np.save(fp, pixels)
+    elif suffix in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(fp, pixels, photometric="rgb" if mode == "RGB" else "minisblack")
+    else:
+        Image.fromarray(pixels).save(fp, fmt)
+
+
 def _decode(args: argparse.Namespace) -> None:
-    suffix = args.output.suffix.lower()
-    memmap = _memmap_writer(suffix)
+    stdout = _to_stdout(args)
+    if stdout:
+        suffix = f".{(args.format or 'png').lower()}"
+    else:
+        suffix = f".{args.format.lower()}" if args.format else args.output.suffix.lower()
+        atomic.check_not_input(args.output, (args.input,))
     fmt = Image.registered_extensions().get(suffix)
-    if memmap is None and fmt is None:
-        raise RoiError(f"cannot tell an image format from {args.output.name!r}: name the output e.g. out.png")
-    with codec.open(args.input) as f, atomic.replacing(args.output) as fp:
+    whole_stack = suffix in (".npy", ".tif", ".tiff")
+    if not whole_stack and fmt is None:
+        raise RoiError(f"cannot tell an image format from {args.output.name!r}: name the output e.g. out.png, or "
+                       "give --format")
+    with codec.open(args.input) as f:
+        if f.planes and args.plane is None and not whole_stack:
+            raise RoiError(f"{args.input.name} holds a stack of {f.header.plane_count} planes "
+                           f"({_planes_text(f)}): write it whole to .tif or .npy, or one plane with --plane N")
         level = f.levels - 1 if args.level is None else args.level
         note = f"; the file is truncated, {f.header.levels} levels when complete" if f.levels < f.header.levels else ""
-        if memmap is not None:
-            out = memmap(fp.name, f.shape, f.mode)
-            f.decode(level, out=out)
-            out.flush()
-            del out  # unmapped before the file is renamed
-        else:
-            Image.fromarray(f.decode(level)).save(fp, fmt)
-    print(f"wrote {args.output}: level {level} of 0..{f.levels - 1}{note}")
+        shape = f.shape[len(f.planes):] if args.plane is not None else f.shape
+        try:
+            memmap = None if stdout or atomic.streams(args.output) else _memmap_writer(suffix)
+            if stdout:
+                buf = io.BytesIO()
+                _save(f.decode(level, args.plane), buf, suffix, fmt, f.mode)
+                sys.stdout.buffer.write(buf.getvalue())
+                sys.stdout.buffer.flush()
+            else:
+                with atomic.replacing(args.output, inputs=(args.input,)) as fp:
+                    if memmap is not None:
+                        out = memmap(fp.name, shape, f.mode)
+                        f.decode(level, args.plane, out=out)
+                        out.flush()
+                        del out  # unmapped before the file is renamed
+                    else:
+                        _save(f.decode(level, args.plane), fp, suffix, fmt, f.mode)
+        except CorruptFileError as exc:
+            if isinstance(exc, TruncatedFileError):
+                raise
+            intact = f.intact_levels()
+            advice = f"levels 0..{intact - 1} are intact: use --level {intact - 1}" if intact else \
+                "no level is intact: fetch the file again"
+            raise CorruptFileError(f"{args.input.name}: {exc}; {advice}") from None
+    where = "" if args.plane is None else f", plane {args.plane}"
+    _report(f"wrote {args.output}: level {level} of 0..{f.levels - 1}{where}{note}", args)
+
+
+def _planes_text(f: codec.RoiFile) -> str:
+    axes = f.metadata.get("axes")
+    lead = axes[:len(f.planes)] if isinstance(axes, str) and len(axes) >= len(f.planes) else None
+    if lead:
+        return ", ".join(f"{a}={n}" for a, n in zip(lead, f.planes))
+    return "shape " + _shape_text(f.planes)
 
 
 def _info(args: argparse.Namespace) -> None:
     with codec.open(args.input) as f:
         levels = f.level_info
+        intact = f.intact_levels()
         summary = {"width": f.size[0], "height": f.size[1], "mode": f.mode, "qualities": list(f.qualities),
-                   "levels_in_file": f.levels, "levels_in_header": f.header.levels,
+                   "planes": list(f.planes), "plane_count": f.header.plane_count,
+                   "axes": f.metadata.get("axes") if f.planes else None,
+                   "levels_in_file": f.levels, "levels_in_header": f.header.levels, "levels_intact": intact,
                    "model": {"name": f.model[0], "hash": f.model[1]}, "version": ".".join(map(str, f.header.version)),
-                   "levels": [vars(level) for level in levels]}
+                   "levels": [{**vars(level), "intact": level.level < intact} for level in levels]}
+        stack = f", a stack of {f.header.plane_count} planes ({_planes_text(f)})" if f.planes else ""
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"{args.input}: {summary['width']}x{summary['height']} {summary['mode']}, model {f.model[0]} "
+    print(f"{args.input}: {summary['width']}x{summary['height']} {summary['mode']}{stack}, model {f.model[0]} "
           f"({f.model[1]}), format {summary['version']}")
     if f.levels < f.header.levels:
         print(f"truncated: {f.levels} of {f.header.levels} levels present")
-    print(f"{'level':>5} {'quality':>7} {'bytes':>9} {'bpp':>7}")
+    if intact < f.levels:
+        print(f"damaged: levels {intact}..{f.levels - 1} fail their CRC-32 checks"
+              + (f"; levels 0..{intact - 1} are intact" if intact else ""))
+    print(f"{'level':>5} {'quality':>7} {'bytes':>9} {'bpp':>7}  state")
     for level in levels:
-        print(f"{level.level:>5} {level.quality or 'base':>7} {level.bytes:>9} {level.bpp:>7.3f}")
+        state = "ok" if level.level < intact else "damaged"
+        print(f"{level.level:>5} {level.quality or 'base':>7} {level.bytes:>9} {level.bpp:>7.3f}  {state}")
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -200,25 +300,36 @@ def _add_roi_options(p: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roicodec", description="Region-of-interest scalable image compression.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {roicodec.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
-    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB), or a uint8 .npy array "
-                   "(read from disk a tile at a time)")
-    p.add_argument("--mask", type=Path, help="image or .npy of the same size, non-zero = ROI (default: whole image)")
+    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB; EXIF orientation applied), a "
+                   "TIFF (every page: a multi-page TIFF is a stack), or a .npy array (read from disk a tile at a time)")
+    p.add_argument("--mask", type=Path, help="image, TIFF or .npy of the same size, non-zero = ROI; alpha 0 removes "
+                   "a pixel (default: the whole image)")
     _add_roi_options(p)
     p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
                    help="JPEG quality per enhancement layer (default: 75,90,100)")
     p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
     p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
-    p.add_argument("-o", "--output", type=Path, help="output .roi (default: IMAGE with suffix .roi)")
+    p.add_argument("--axes", help="one letter per axis of the image where its shape is ambiguous, ending in YX (gray) "
+                   "or YXS (RGB), e.g. ZYX for a .npy stack (TIFF files name their own axes)")
+    p.add_argument("--window", type=_window, help="for images of more than 8 bits: 'auto' (the "
+                   f"{codec.WINDOW_PERCENTILES[0]}th..{codec.WINDOW_PERCENTILES[1]}th percentiles) or LOW,HIGH: the "
+                   "intensities mapped to 0 and 255, kept in the file's metadata")
+    p.add_argument("-o", "--output", type=Path, help="output .roi, or - for standard output (default: IMAGE with "
+                   "suffix .roi; never the input itself)")
     p.set_defaults(run=_encode)
 
     p = sub.add_parser("decode", help="decode a level of a .roi file to an image file")
     p.add_argument("input", type=Path)
     p.add_argument("--level", type=int, help="0 = base; default: the highest level in the file")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output image; format from its suffix (.npy, "
-                   "and .tif with tifffile installed, are written a tile at a time, for planes larger than memory)")
+    p.add_argument("--plane", type=_plane, help="of a stack, only this plane (N, or one index per stack axis: 2,5); "
+                   "without it a stack needs an output that holds every plane (.tif, .npy)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output image, or - for standard output; format "
+                   "from its suffix (.npy and .tif are written a tile at a time, for planes larger than memory)")
+    p.add_argument("--format", help="output format when the suffix does not say, e.g. png (default for -o -), tif, npy")
     p.set_defaults(run=_decode)
 
     p = sub.add_parser("info", help="levels, bytes, bpp and model of a .roi file")
@@ -260,6 +371,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args) or 0
+    except BrokenPipeError:
+        # The reader went away (e.g. `roicodec info --json | head`): nothing to say, and nothing more to write.
+        # Point stdout at /dev/null so that Python's own flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # what a shell reports for a command ended by SIGPIPE
+    except KeyboardInterrupt:
+        # Outputs in progress were removed on the way out (atomic.replacing): nothing half-written stays.
+        print("roicodec: interrupted", file=sys.stderr)
+        return 130
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         print(f"roicodec: error: {exc}", file=sys.stderr)
         return 1

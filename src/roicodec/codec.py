@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -60,12 +61,25 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(map(str, shape))
 
 
+Window = tuple[float, float]
+"""``(low, high)``: the intensities that map to 0 and 255 when an image of more than 8 bits is coded."""
+
+WINDOW_PERCENTILES = (0.1, 99.9)
+"""What ``window="auto"`` takes as ``(low, high)``: these percentiles of the image's intensities."""
+
+_WINDOW_SAMPLES = 1 << 22
+"""About how many pixels ``window="auto"`` reads to find its percentiles (a strided subset of a large image)."""
+
+_SPATIAL = frozenset("YXS")
+
+
 class _Plane:
     """One plane of the image, described and sliced as an ``(Y, X, C)`` uint8 array (what the base model and the
     layers take); each slice is read from the source when asked for, so the plane never has to be whole in memory."""
 
-    def __init__(self, source: ArrayLike, prefix: tuple[int, ...], shape: tuple[int, int, int], gray: bool) -> None:
-        self._source, self._prefix, self._gray = source, prefix, gray
+    def __init__(self, source: ArrayLike, prefix: tuple[int, ...], shape: tuple[int, int, int], channel_axis: bool,
+                 window: Window | None) -> None:
+        self._source, self._prefix, self._channel_axis, self._window = source, prefix, channel_axis, window
         self.shape = shape
         self.dtype = np.dtype(np.uint8)
         self.ndim = 3
@@ -75,42 +89,78 @@ class _Plane:
         # tile's temporaries are free: give them back first, so that tiles do not pile up in the heap.
         _trim_heap()
         block = np.asarray(self._source[(*self._prefix, *key)])
-        return block[..., None] if self._gray else block
+        if self._window is not None:
+            block = _apply_window(block, self._window)
+        return block if self._channel_axis else block[..., None]
+
+
+def _apply_window(block: np.ndarray, window: Window) -> np.ndarray:
+    low, high = window
+    scaled = (block.astype(np.float64) - low) * (255 / (high - low))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _parse_axes(axes: str, shape: tuple[int, ...]) -> bool:
+    """Check ``axes`` against ``shape``; return whether the image is RGB (its last axis ``S`` or ``C`` of 3)."""
+    text = _shape_text(shape)
+    if not isinstance(axes, str) or len(axes) != len(shape) or len(set(axes)) != len(axes) or not axes.isalpha() \
+            or not axes.isupper():
+        raise UnsupportedImageError(f"axes {axes!r} do not fit an image of shape {text}: give one distinct capital "
+                                    f"letter per axis ({len(shape)}), e.g. 'ZYX' or 'TZYXS'")
+    channel = axes[-1] in "SC" and axes[-3:-1] == "YX"
+    if not (axes.endswith("YX") or channel):
+        raise UnsupportedImageError(f"axes {axes!r} must end with 'YX' (gray) or 'YXS' (RGB samples), e.g. 'ZYX'")
+    if channel and shape[-1] not in (1, 3):
+        raise UnsupportedImageError(f"axes {axes!r} put {shape[-1]} samples on the last axis: roicodec codes 3 (RGB) "
+                                    "or 1 (gray); put other channels on a leading axis, e.g. 'CYX'")
+    lead = axes[:-3] if channel else axes[:-2]
+    if _SPATIAL & set(lead):
+        raise UnsupportedImageError(f"axes {axes!r}: Y, X and S may appear only at the end")
+    return channel and shape[-1] == 3
 
 
 class _Planes:
-    """The image as planes, checked up front (mode, depth, size) but read later, block by block."""
+    """The image as planes, checked up front (mode, depth, size, axes) but read later, block by block."""
 
-    def __init__(self, image: ImageLike, rgb: bool | None) -> None:
+    def __init__(self, image: ImageLike, rgb: bool | None, axes: str | None = None,
+                 window: Window | str | None = None) -> None:
         if _is_pil(image):
-            mode = image.mode
-            if mode in ("1", "P"):
-                image = image.convert("RGB" if mode == "P" else "L")
-            elif mode not in ("L", "RGB"):
-                hint = "drop the alpha channel with .convert('RGB')" if "A" in mode else "convert it to 8-bit 'L' or 'RGB'"
-                raise UnsupportedImageError(f"images of mode {mode!r} are not supported: {hint}")
-            rgb = image.mode == "RGB"
-            image = np.asarray(image)
+            image = _pil_array(image)
         elif not isinstance(image, ArrayLike):
             image = np.asarray(image)
         shape = tuple(image.shape)
+        text = _shape_text(shape)
         try:
-            uint8 = np.dtype(image.dtype) == np.uint8
+            dtype = np.dtype(image.dtype)
         except TypeError:  # a dtype NumPy does not know, e.g. torch's
-            uint8 = False
-        if not uint8:
-            raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: scale to uint8 first")
-        if rgb is None:
+            raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: pass a NumPy array") from None
+        if dtype.kind not in "uif":
+            raise UnsupportedImageError(f"images of dtype {dtype} are not supported: pass integers or floats")
+        channel_axis = False  # whether the source has a channel axis of its own (RGB, or gray as (..., Y, X, 1))
+        if axes is not None:
+            is_rgb = _parse_axes(axes, shape)
+            if rgb is not None and rgb != is_rgb:
+                raise UnsupportedImageError(f"rgb={rgb} contradicts axes {axes!r}: give one of them")
+            rgb, channel_axis = is_rgb, axes[-1] in "SC"
+        elif rgb is None:
             if len(shape) >= 3 and shape[-1] == 4:
-                raise UnsupportedImageError(f"image of shape {_shape_text(shape)} looks like RGBA: drop the alpha channel "
-                                            "(image[..., :3]), or pass rgb=False if it is a gray stack")
-            rgb = len(shape) >= 3 and shape[-1] == 3
+                raise UnsupportedImageError(f"image of shape {text} looks like RGBA: drop the alpha channel (keep the "
+                                            "first 3 channels), or pass axes (e.g. axes='ZYX') if it is a gray stack")
+            if len(shape) >= 3 and shape[-1] == 1:
+                rgb, channel_axis = False, True  # (..., Y, X, 1): one gray channel, as Pillow and tifffile write it
+            elif len(shape) >= 3 and shape[-1] != 3 and shape[-1] <= _MAX_CHANNELS:
+                raise UnsupportedImageError(
+                    f"image of shape {text} is ambiguous: its last axis of {shape[-1]} looks like channels, and "
+                    "roicodec codes gray or RGB; pass axes='ZYX' (or 'TZYX', ...) to code it as a stack of "
+                    f"{shape[-3] if len(shape) >= 3 else 1} planes, or one channel at a time (image[..., c])")
+            else:
+                rgb = len(shape) >= 3 and shape[-1] == 3
         if rgb and (len(shape) < 3 or shape[-1] != 3):
-            raise UnsupportedImageError(f"image of shape {_shape_text(shape)} is not RGB: its last axis must have 3 "
-                                        "channels")
-        stack = shape if rgb else (*shape, 1)
+            raise UnsupportedImageError(f"image of shape {text} is not RGB: its last axis must have 3 channels")
+        channel_axis = channel_axis or bool(rgb)
+        stack = shape if channel_axis else (*shape, 1)
         if len(stack) < 3 or len(stack) > 3 + container.MAX_LEAD_AXES:
-            raise UnsupportedImageError(f"image of shape {_shape_text(shape)} is not supported: pass (..., Y, X) gray or "
+            raise UnsupportedImageError(f"image of shape {text} is not supported: pass (..., Y, X) gray or "
                                         f"(..., Y, X, 3) RGB with at most {container.MAX_LEAD_AXES} leading axes")
         h, w, c = stack[-3:]
         if min(h, w) == 0 or max(h, w) > container.MAX_SIDE:
@@ -121,11 +171,75 @@ class _Planes:
         if not 0 < self.count <= container.MAX_PLANES:
             raise UnsupportedImageError(f"a stack of {self.count} planes is not supported: 1 to {container.MAX_PLANES}")
         self.height, self.width, self.channels = h, w, c
+        self._channel_axis = channel_axis
         self._source = image
+        self.window = _window(image, dtype, window)
 
     def plane(self, index: int) -> _Plane:
         prefix = tuple(int(i) for i in np.unravel_index(index, self.lead)) if self.lead else ()
-        return _Plane(self._source, prefix, (self.height, self.width, self.channels), self.channels == 1)
+        return _Plane(self._source, prefix, (self.height, self.width, self.channels), self._channel_axis,
+                      self.window)
+
+
+_MAX_CHANNELS = 16
+"""A last axis this short (and not 3) reads as channels, not as a stack's X: refused unless ``axes`` says which."""
+
+
+def _window(image: ArrayLike, dtype: np.dtype, window: Window | str | None) -> Window | None:
+    """The intensity window that maps ``image`` to 8 bits: ``None`` for uint8 data without one."""
+    if window is None:
+        if dtype == np.uint8:
+            return None
+        depth = f"{dtype.itemsize * 8}-bit" if dtype.kind in "ui" else "floating-point"
+        raise UnsupportedImageError(
+            f"images of dtype {dtype} ({depth}) are coded through an 8-bit intensity window: pass window='auto' "
+            f"(CLI: --window auto; the {WINDOW_PERCENTILES[0]}th to {WINDOW_PERCENTILES[1]}th percentiles) or "
+            "window=(LOW, HIGH) (CLI: --window LOW,HIGH)")
+    if isinstance(window, str):
+        if window != "auto":
+            raise UnsupportedImageError(f"window {window!r} is invalid: give 'auto' or (LOW, HIGH)")
+        low, high = _percentiles(image)
+        if high <= low:  # a flat image: any window that holds its one value
+            high = low + 1
+    else:
+        try:
+            low, high = (float(v) for v in window)
+        except (TypeError, ValueError):
+            raise UnsupportedImageError(f"window {window!r} is invalid: give 'auto' or (LOW, HIGH)") from None
+        if not (math.isfinite(low) and math.isfinite(high) and high > low):
+            raise UnsupportedImageError(f"window {window!r} is invalid: LOW and HIGH must be finite, with HIGH > LOW")
+    return (low, high)
+
+
+def _percentiles(image: ArrayLike) -> Window:
+    shape = tuple(image.shape)
+    step = max(1, math.isqrt(math.prod(shape) // _WINDOW_SAMPLES))
+    # A strided subset in Y and X (the first axes, in case channels are last) reads a bounded share of a large image.
+    key = tuple(slice(None, None, step) for _ in shape)
+    sample = np.asarray(image[key], dtype=np.float64)
+    sample = sample[np.isfinite(sample)]
+    if not sample.size:
+        raise UnsupportedImageError("image holds no finite value: nothing to code")
+    low, high = np.percentile(sample, WINDOW_PERCENTILES)
+    return float(low), float(high)
+
+
+def _pil_array(image: Image.Image) -> np.ndarray:
+    """A PIL image's pixels as the array the codec takes: modes 1 and P become L and RGB; 16-bit and 32-bit gray
+    keep their values (they then need a window); alpha is refused."""
+    mode = image.mode
+    if mode in ("1", "P"):
+        image = image.convert("RGB" if mode == "P" else "L")
+        mode = image.mode
+    if mode in ("LA", "La", "PA"):
+        raise UnsupportedImageError(f"images of mode {mode!r} carry alpha, which roicodec does not code: drop it to gray "
+                                    "(mode L; in Python image.convert('L'))")
+    if mode in ("RGBA", "RGBa"):
+        raise UnsupportedImageError(f"images of mode {mode!r} carry alpha, which roicodec does not code: drop it to RGB "
+                                    "(in Python image.convert('RGB'))")
+    if mode not in ("L", "RGB", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        raise UnsupportedImageError(f"images of mode {mode!r} are not supported: save them as gray (L, 16-bit) or RGB")
+    return np.asarray(image)
 
 
 @cache
@@ -163,15 +277,18 @@ class _Masks:
         self.count = 1
         self._source: ArrayLike | None = None
         self._lead: tuple[int, ...] = ()
-        self._picture = False
+        self._samples = 0
         if mask is None:
             self.extents = [roimask.Extent((slice(0, h), slice(0, w)), True)]
             return
-        if _is_pil(mask) or not isinstance(mask, ArrayLike):
+        if _is_pil(mask):
+            mask = _pil_mask(mask)
+        elif not isinstance(mask, ArrayLike):
             mask = np.asarray(mask)
         shape = tuple(mask.shape)
-        if len(shape) == len(lead) + 3 and shape[-1] in (3, 4):
-            self._picture, shape = True, shape[:-1]  # an RGB(A) picture of a mask
+        if len(shape) in (3, len(lead) + 3) and shape[-1] in (1, 2, 3, 4) and shape[-3:-1] == (h, w):
+            # A picture of a mask, gray or colour, maybe with alpha (2 = LA, 4 = RGBA) as image editors save it.
+            self._samples, shape = shape[-1], shape[:-1]
         if shape not in ((h, w), (*lead, h, w)):
             per_plane = f" or {_shape_text((*lead, h, w))}" if lead else ""
             raise RoiError(f"mask is {_shape_text(shape[::-1][:2])} but the image is {w}x{h}: "
@@ -187,12 +304,17 @@ class _Masks:
     def region(self, index: int) -> roimask.Region:
         """Reads mask ``index`` over rows ``ys`` and columns ``xs``, as booleans."""
         prefix = tuple(int(i) for i in np.unravel_index(index, self._lead)) if self.count > 1 else ()
+        samples = self._samples
 
         def read(ys: slice, xs: slice) -> np.ndarray:
             if self._source is None:
                 return np.ones((ys.stop - ys.start, xs.stop - xs.start), bool)
             block = np.asarray(self._source[(*prefix, ys, xs)])
-            return block.any(axis=-1) if self._picture else block != 0
+            if not samples:
+                return block != 0
+            if samples in (2, 4):  # alpha only takes away: a transparent pixel is out, an opaque one keeps its value
+                return (block[..., :-1] != 0).any(axis=-1) & (block[..., -1] != 0)
+            return (block != 0).any(axis=-1)
 
         return read
 
@@ -200,36 +322,73 @@ class _Masks:
         roimask.pack_into(self.region(index), self.extents[index], write)
 
 
+def _pil_mask(mask: Image.Image) -> np.ndarray:
+    """A mask drawn as a picture: its gray or colour values mark the ROI, its alpha (if any) only removes pixels."""
+    if mask.mode == "P":
+        mask = mask.convert("RGBA" if "transparency" in mask.info else "RGB")
+    elif mask.mode == "PA":
+        mask = mask.convert("RGBA")
+    return np.asarray(mask)
+
+
+def _source_files(*sources: object) -> list[str]:
+    """The files on disk that ``sources`` (PIL images, memory maps) read from: an output there would destroy them."""
+    files = []
+    for source in sources:
+        name = getattr(source, "filename", None)
+        if isinstance(name, (str, os.PathLike)) and name:
+            files.append(os.fspath(name))
+    return files
+
+
 def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike[str] | None = None, *,
            qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
-           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None) -> bytes | None:
-    """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there atomically and
-    return ``None``.
+           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None,
+           axes: str | None = None, window: Window | str | None = None) -> bytes | None:
+    """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there and return ``None``.
 
     The image and the mask are read a tile (or a band of rows) at a time, so an image that is not in memory (an
     ``np.memmap``, a zarr or dask array) stays out of it; with ``path`` the file is written chunk by chunk and never
     held whole either. Memory then stays about the same whatever the image's size (docs/scaling.md).
 
     Args:
-        image: uint8 array ``(Y, X)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four leading axes
-            (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1 and P are
-            converted); or any :class:`ArrayLike` of those shapes.
-        mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes;
+        image: uint8 array ``(Y, X)`` or ``(Y, X, 1)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four
+            leading axes (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1
+            and P are converted; I;16, I and F need ``window``); or any :class:`ArrayLike` of those shapes. A last
+            axis of 2, 4 or up to 16 is refused as ambiguous unless ``axes`` says what it is.
+        mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes; a
+            picture of one (gray, RGB, or with alpha, where alpha 0 removes a pixel) is read from its values.
             ``None`` makes the whole image the ROI. A plane's mask may be empty, the whole mask may not.
-        path: where to write the file; a failure leaves no file there (and whatever was there before intact).
-        qualities: JPEG quality of each enhancement layer, lowest first; empty for a base-only file.
+        path: where to write the file: a regular file is replaced atomically (a failure leaves whatever was there
+            intact, and no temporary file), a symbolic link's target likewise; a FIFO or device is written straight
+            through. A path that is the file ``image`` or ``mask`` was read from is refused.
+        qualities: JPEG quality of each enhancement layer, lowest first and increasing; empty for a base-only file.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
         metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
         rgb: whether the last axis holds RGB channels; by default it does when it has length 3.
+        axes: one letter per axis of ``image``, ending in ``YX`` (gray) or ``YXS`` (RGB samples), e.g. ``"ZYX"``
+            or ``"TZYXS"``: says which axes are a stack where the shape alone is ambiguous. Kept in the file's
+            metadata as ``axes``.
+        window: for images of more than 8 bits (or floats): ``(low, high)``, the intensities mapped to 0 and 255
+            (linearly, clipped), or ``"auto"`` for the image's :data:`WINDOW_PERCENTILES`. Kept in the file's
+            metadata as ``window``.
     """
-    planes = _Planes(image, rgb)
+    planes = _Planes(image, rgb, axes, window)
     qualities = tuple(int(q) for q in qualities)
     if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
         raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
+    if any(b <= a for a, b in zip(qualities, qualities[1:])):
+        raise RoiError(f"qualities {','.join(map(str, qualities))} do not increase: each layer must be of a higher "
+                       "quality than the one below it (e.g. 75,90,100), or it adds bytes and nothing else")
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
-    meta = _pack_meta(metadata)
+    described = dict(metadata or {})
+    if axes is not None:
+        described.setdefault("axes", axes)
+    if planes.window is not None:
+        described.setdefault("window", list(planes.window))
+    meta = _pack_meta(described)
     identity = registry.info(model)
     masks = _Masks(mask, planes)
     header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", qualities,
@@ -238,10 +397,16 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         buf = io.BytesIO()
         _write(buf, header, meta, planes, masks, io.BytesIO)
         return buf.getvalue()
-    folder = Path(path).parent
-    with atomic.replacing(path) as fp:
-        # Scratch files beside the output, not in /tmp: the same disk has room for them, and /tmp may be in memory.
-        _write(fp, header, meta, planes, masks, partial(tempfile.TemporaryFile, dir=folder))
+    with atomic.replacing(path, inputs=_source_files(image, mask)) as fp:
+        if atomic.streams(path):
+            # A FIFO or device cannot seek back to fill in chunk lengths: code into a temporary file, then copy.
+            with tempfile.TemporaryFile() as whole:
+                _write(whole, header, meta, planes, masks, tempfile.TemporaryFile)
+                whole.seek(0)
+                shutil.copyfileobj(whole, fp, _COPY_BLOCK)
+        else:
+            # Scratch files beside the output, not in /tmp: the same disk has room for them, and /tmp may be in memory.
+            _write(fp, header, meta, planes, masks, partial(tempfile.TemporaryFile, dir=Path(fp.name).parent))
     return None
 
 
@@ -390,9 +555,15 @@ class RoiFile:
         """Levels complete in this file (the header's count unless the file is truncated)."""
         return self.layout.levels_available
 
+    def intact_levels(self) -> int:
+        """How many levels, from the base up, pass their CRC-32 checks (reads every chunk up to the highest level);
+        :attr:`levels` when the file is undamaged."""
+        return container.intact_levels(self._fp, self.layout)
+
     @property
     def level_info(self) -> list[LevelInfo]:
-        pixels = self.header.width * self.header.height
+        """Bytes and bits per pixel of each level present; for a stack, bpp counts the pixels of every plane."""
+        pixels = self.header.width * self.header.height * self.header.plane_count
         return [LevelInfo(k, None if k == 0 else self.qualities[k - 1], n, n * 8 / pixels)
                 for k, n in enumerate(self.layout.level_ends)]
 
@@ -501,6 +672,13 @@ class RoiFile:
         level = self.levels - 1 if level is None else level
         if level < 0:
             raise RoiError(f"level {level} is invalid: levels count from 0 (the base)")
+        top = self.header.levels - 1
+        if level > top:
+            raise RoiError(f"level {level} is not in this file: it has {_levels_text(top)}")
+        if level >= self.levels:
+            raise TruncatedFileError(f"level {level} is missing: the file is truncated and holds "
+                                     f"{_levels_text(self.levels - 1)} of {top + 1}; ask for a lower level, or "
+                                     "fetch the whole file again")
         return level
 
     def _decode_plane(self, level: int, plane: int, targets: dict[int, tuple[Any, tuple[int, ...]]]) -> None:
@@ -528,6 +706,10 @@ class RoiFile:
                 for k, refined in enumerate(ladder.decode_tile(img, roi.region(ys, xs), payloads), 1):
                     if k in targets:
                         _put(targets[k], ys, xs, refined, gray)
+
+
+def _levels_text(top: int) -> str:
+    return "only the base, level 0" if top == 0 else f"levels 0 (the base) to {top}"
 
 
 def _put(target: tuple[Any, tuple[int, ...]], ys: slice, xs: slice, tile: np.ndarray, gray: bool) -> None:

@@ -366,14 +366,30 @@ def check_payloads(fp: BinaryIO, layout: Layout, level: int, plane: int | None =
     payloads piece by piece, with memory bounded, and still never decode a damaged chunk."""
     out: dict[bytes, list[Chunk]] = {BASE: [], MASK: [], LAYER: []}
     for c, role in _needed(layout, level, plane):
-        fp.seek(c.offset - 4)
-        crc = zlib.crc32(fp.read(4))
-        for start in range(0, c.length, _BLOCK):
-            crc = zlib.crc32(_read_exact(fp, min(_BLOCK, c.length - start)), crc)
-        _check_crc(fp, c, crc)
+        _check_chunk(fp, c)
         if role is not None:
             out[c.type].append(c)
     return out
+
+
+def intact_levels(fp: BinaryIO, layout: Layout) -> int:
+    """How many levels, from the base up, have every chunk pass its CRC-32 (one pass over the file)."""
+    if not layout.levels_available:
+        return 0
+    for c, _ in _needed(layout, layout.levels_available - 1, None):
+        try:
+            _check_chunk(fp, c)
+        except CorruptFileError:
+            return sum(1 for end in layout.level_ends if end < c.end)
+    return layout.levels_available
+
+
+def _check_chunk(fp: BinaryIO, c: Chunk) -> None:
+    fp.seek(c.offset - 4)
+    crc = zlib.crc32(fp.read(4))
+    for start in range(0, c.length, _BLOCK):
+        crc = zlib.crc32(_read_exact(fp, min(_BLOCK, c.length - start)), crc)
+    _check_crc(fp, c, crc)
 
 
 def read_data(fp: BinaryIO, c: Chunk, start: int = 0, length: int | None = None) -> bytes:

@@ -33,3 +33,7 @@ class ModelMismatchError(RoiError):
 
 class UnsupportedImageError(RoiError):
     """The image's mode, depth or size is one roicodec cannot code."""
+
+
+class OutputError(RoiError, OSError):
+    """The output cannot be written where it was asked for (the input itself, a directory, a missing folder)."""
