@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from roicodec.errors import CorruptFileError
 from roicodec.mask import bounding_box
@@ -26,11 +29,64 @@ FULL_CHROMA_FROM = 90
 _LENGTH = struct.Struct(">I")
 
 
+def jpeg_bound(width: int, height: int, bands: int, subsampled: bool) -> int:
+    """The most bytes a baseline JPEG of this size can take, whatever its pixels: libjpeg-turbo's worst case
+    (``tj3JPEGBufSize``: two bytes a sample over whole MCUs, plus 2048 for the headers), for a JPEG can outgrow the
+    raw pixels (noise at high quality does). ``subsampled``: 4:2:0 chroma, which only a 3-band image has."""
+    mcu = 16 if subsampled else 8
+    per_pixel = 3 if subsampled else 2 * bands
+    return -(-width // mcu) * mcu * -(-height // mcu) * mcu * per_pixel + 2048
+
+
+_block_lock = threading.Lock()
+_block_users = 0
+_block_before = ImageFile.MAXBLOCK
+_block_set = ImageFile.MAXBLOCK
+
+
+@contextmanager
+def _output_buffer(size: int) -> Iterator[None]:
+    """Make Pillow's encoders use an output buffer of at least ``size`` bytes while the block runs.
+
+    With ``optimize=True`` libjpeg writes the whole entropy-coded image from ``jpeg_finish_compress``, where it cannot
+    suspend to hand a full buffer back, so Pillow's one buffer must hold the whole file; Pillow sizes it from a guess
+    (a byte a pixel, two at quality 95 and above) that noise-like residuals outgrow, and then fails with "broken data
+    stream" ("Suspension not allowed here"). Its only knob is the process-wide ``ImageFile.MAXBLOCK``, read once when
+    a save starts: raise it for as long as any of our saves runs, in whatever thread, and then put back what was
+    there, unless someone else has set it meanwhile. The buffer's size changes no byte of the JPEG."""
+    global _block_users, _block_before, _block_set
+    with _block_lock:
+        if _block_users == 0:
+            _block_before = ImageFile.MAXBLOCK
+        _block_users += 1
+        if ImageFile.MAXBLOCK < size:
+            ImageFile.MAXBLOCK = size
+        _block_set = ImageFile.MAXBLOCK
+    try:
+        yield
+    finally:
+        with _block_lock:
+            _block_users -= 1
+            if _block_users == 0 and ImageFile.MAXBLOCK == _block_set:
+                ImageFile.MAXBLOCK = _block_before
+
+
+def save_jpeg(im: Image.Image, fp: BinaryIO, **options: Any) -> None:
+    """``im.save(fp, "JPEG", **options)`` with an output buffer that any pixels fit in, so that ``optimize=True``
+    (or ``progressive=True``) cannot fail on noise. Chroma other than 4:2:0 (``subsampling`` 2, or Pillow's default)
+    is sized as 4:4:4, which covers it; metadata is added as it comes."""
+    subsampled = len(im.getbands()) == 3 and options.get("subsampling", -1) in (2, -1, "4:2:0")
+    size = jpeg_bound(im.width, im.height, len(im.getbands()), subsampled)
+    size += sum(len(options.get(key) or b"") + 16 for key in ("exif", "icc_profile", "comment"))
+    with _output_buffer(size):
+        im.save(fp, "JPEG", **options)
+
+
 def _jpeg(plane: np.ndarray, quality: int) -> bytes:
     im = Image.fromarray(plane[..., 0] if plane.shape[2] == 1 else plane)
     buf = io.BytesIO()
     subsampling = 0 if quality >= FULL_CHROMA_FROM else 2
-    im.save(buf, "JPEG", quality=quality, subsampling=subsampling, optimize=True)
+    save_jpeg(im, buf, quality=quality, subsampling=subsampling, optimize=True)
     return buf.getvalue()
 
 
