@@ -67,31 +67,68 @@ def test_file_size_limit_from_the_os(tmp_path, small_file) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.roi", "out.png"]
 
 
-def test_kill_during_encode_leaves_old_file_or_none(tmp_path) -> None:
-    """SIGKILL at several moments of an encode: the target is always the previous file, whole."""
-    target = tmp_path / "big.roi"
+def _wait_for(proc: subprocess.Popen, errors, condition, what: str) -> None:
+    """Poll until ``condition()``, failing with the child's error if it dies first."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the writer died (status {proc.returncode}) before {what}: {errors.read_text()}")
+        assert time.monotonic() < deadline, f"the writer never got to {what}"
+        time.sleep(0.005)
+
+
+def test_kill_during_encode_leaves_old_file_or_new_one(tmp_path) -> None:
+    """SIGKILL while a child writes: before its first file is complete the target is the previous file, byte for
+    byte; after it, the complete new file; never a part. Each kill must find the child alive and inside a write
+    (its temporary file open), for a child that died of its own error tests nothing: noise once crashed the encoder
+    before any kill came."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target, errors = folder / "big.roi", tmp_path / "stderr.txt"
     previous = roicodec.encode(np.full((64, 64, 3), 90, np.uint8))
     code = textwrap.dedent(f"""
-        import numpy as np, roicodec, sys
-        image = np.random.default_rng(0).integers(0, 256, (1024, 1536, 3), dtype=np.uint8)
-        print("ready", flush=True)
-        while True:
+        import itertools, numpy as np, roicodec
+        image = np.random.default_rng(0).integers(0, 256, (512, 768, 3), dtype=np.uint8)
+        for n in itertools.count(1):
             roicodec.encode(image, path={str(target)!r})
+            print(n, flush=True)
     """)
-    for delay in (0.0, 0.3, 0.7, 1.1, 1.6, 2.2):
+
+    def temporaries(min_size: int = 0) -> list:
+        return [p for p in folder.iterdir() if p.name.startswith(".big.roi.") and p.stat().st_size >= min_size]
+
+    # Killed as its temporary file appears, once the base chunk is in it, and during the write after a whole one.
+    for moment in ("opened", "base written", "after a complete file"):
+        for leftover in temporaries():
+            leftover.unlink()
         target.write_bytes(previous)
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
+        with errors.open("w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            if moment == "after a complete file":
+                assert proc.stdout.readline().strip() == "1", errors.read_text()
+                done = {p.name for p in temporaries()}
+                _wait_for(proc, errors, lambda: {p.name for p in temporaries()} - done, "its second write")
+            else:
+                _wait_for(proc, errors, lambda: temporaries(1000 if moment == "base written" else 0), moment)
+            proc.send_signal(signal.SIGKILL)
+            assert proc.wait() == -signal.SIGKILL, errors.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        assert temporaries(), moment  # the kill came inside a write, which a killed writer cannot clean up
         data = target.read_bytes()
-        with roicodec.open(data) as f:  # either the previous file or a complete new one, never a part
-            assert data == previous or f.levels == f.header.levels
-            f.decode(0)
+        if moment == "after a complete file":
+            assert data != previous
+            with roicodec.open(data) as f:
+                assert f.levels == f.header.levels and f.size == (768, 512)
+                assert f.decode().shape == (512, 768, 3)
+        else:
+            assert data == previous, moment
     # A killed writer can leave its hidden temporary file; never a partial file under the target's name.
-    assert all(p.name == "big.roi" or p.name.startswith(".big.roi.") for p in tmp_path.iterdir())
+    assert all(p.name == "big.roi" or p.name.startswith(".big.roi.") for p in folder.iterdir())
 
 
 def _fail_on_call(monkeypatch, module, name: str, call: int, exc: BaseException) -> None:
