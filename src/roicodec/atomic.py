@@ -73,16 +73,18 @@ def replacing(path: PathLike, *, inputs: Iterable[PathLike | None] = ()) -> Iter
     """
     user = os.fspath(path)
     check_not_input(path, inputs)
-    target = Path(os.path.realpath(path))
-    st = _stat(target)
+    st = _stat(Path(path))
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"cannot write {user}: it is a directory; name a file inside it")
     if st is not None and stat.S_ISSOCK(st.st_mode):
         raise OutputError(f"cannot write {user}: it is a socket; name a regular file, a FIFO or -")
     if st is not None and not stat.S_ISREG(st.st_mode):
-        with _opened(user, target, "wb") as f:
+        # Opened by the name given: a link such as /proc/self/fd/1 means the opening process's descriptor, which
+        # resolving it here first would get wrong.
+        with _opened(user, Path(path), "wb") as f:
             yield f
         return
+    target = Path(os.path.realpath(path))  # a link's target is what gets replaced; the link stays
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except FileNotFoundError:

@@ -96,8 +96,16 @@ def _to_stdout(args: argparse.Namespace) -> bool:
 
 
 def _report(line: str, args: argparse.Namespace) -> None:
-    """The command's own output: on stderr when stdout carries the file."""
-    print(line, file=sys.stderr if _to_stdout(args) else sys.stdout)
+    """The command's own output: on stderr when stdout carries the file (``-o -``, or a name for it such as
+    ``/dev/stdout``), so that the report does not end up inside the file."""
+    print(line, file=sys.stderr if _to_stdout(args) or _is_stdout(args.output) else sys.stdout)
+
+
+def _is_stdout(path: Path | None) -> bool:
+    try:
+        return path is not None and os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):  # no such file, or a stdout that is not a descriptor
+        return False
 
 
 def _encode(args: argparse.Namespace) -> None:
@@ -127,10 +135,11 @@ def _encode(args: argparse.Namespace) -> None:
         codec.encode(picture.pixels, mask, out, **options)
         f = codec.open(out)
     with f:
-        width, height = f.size
-        stack = f" x {_shape_text(f.planes)} planes" if f.planes else ""
+        image = f"{f.size[0]}x{f.size[1]}"
+        if f.planes:
+            image = f"{f.header.plane_count} planes of {image} ({_planes_text(f)})"
         size = f.level_info[-1].bytes
-    _report(f"wrote {out}: {width}x{height}{stack}, {len(args.qualities) + 1} levels, {size} bytes", args)
+    _report(f"wrote {out}: {image}, {len(args.qualities) + 1} levels, {size} bytes", args)
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -239,7 +248,8 @@ def _info(args: argparse.Namespace) -> None:
     if f.levels < f.header.levels:
         print(f"truncated: {f.levels} of {f.header.levels} levels present")
     if intact < f.levels:
-        print(f"damaged: levels {intact}..{f.levels - 1} fail their CRC-32 checks"
+        damaged = f"level {intact}" if intact == f.levels - 1 else f"levels {intact}..{f.levels - 1}"
+        print(f"damaged: {damaged} fail{'s' if intact == f.levels - 1 else ''} CRC-32 checks"
               + (f"; levels 0..{intact - 1} are intact" if intact else ""))
     print(f"{'level':>5} {'quality':>7} {'bytes':>9} {'bpp':>7}  state")
     for level in levels:

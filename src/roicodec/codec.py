@@ -490,6 +490,10 @@ class RoiFile:
                 raise FileNotFoundError(f"no such file: {os.fspath(source)}") from None
         else:
             self._fp = source
+        if not self._fp.seekable():  # a pipe or FIFO: chunks are found by seeking, so hold the bytes
+            data = self._fp.read()
+            self.close()
+            self._fp, self._owns_fp = io.BytesIO(data), True
         try:
             self.layout = container.read_layout(self._fp)
         except BaseException:

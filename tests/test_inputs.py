@@ -1,0 +1,151 @@
+"""Issue 14, bullet 2: inputs mean what they look like (shapes, TIFF stacks, masks with alpha, EXIF orientation,
+more than 8 bits, qualities)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+import roicodec
+from roicodec import inputs
+
+tifffile = pytest.importorskip("tifffile")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "roicodec.cli", *args], cwd=cwd, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def gray(astronaut: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(astronaut[:96, :128]).convert("L"))
+
+
+def test_one_channel_last_is_a_gray_image(gray: np.ndarray) -> None:
+    with roicodec.open(roicodec.encode(gray[..., None], qualities=(90,))) as f:
+        assert f.shape == gray.shape and f.planes == () and f.mode == "L"
+        flat = roicodec.encode(gray, qualities=(90,))
+    assert roicodec.encode(gray[..., None], qualities=(90,)) == flat
+
+
+@pytest.mark.parametrize("channels", [2, 4, 5])
+def test_an_ambiguous_last_axis_is_refused_with_the_way_to_pass_a_stack(gray: np.ndarray, channels: int) -> None:
+    image = np.repeat(gray[..., None], channels, axis=2)
+    with pytest.raises(roicodec.UnsupportedImageError, match="axes='ZYX'|axes="):
+        roicodec.encode(image)
+    with roicodec.open(roicodec.encode(image, axes="ZYX", qualities=())) as f:
+        assert f.planes == (96,) and f.size == (channels, 128) and f.metadata["axes"] == "ZYX"
+
+
+def test_axes_are_checked(gray: np.ndarray) -> None:
+    for bad in ("YZX", "ZZX", "zyx", "YX", "ZYXS"):
+        with pytest.raises(roicodec.UnsupportedImageError, match="axes"):
+            roicodec.encode(np.stack([gray, gray]), axes=bad)
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    with roicodec.open(roicodec.encode(np.stack([rgb, rgb]), axes="TYXS", qualities=())) as f:
+        assert f.planes == (2,) and f.mode == "RGB"
+    with pytest.raises(roicodec.UnsupportedImageError, match="contradicts"):
+        roicodec.encode(rgb, axes="YXS", rgb=False)
+
+
+def test_a_multipage_tiff_is_a_stack_never_its_first_page(tmp_path: Path, gray: np.ndarray) -> None:
+    pages = np.stack([np.roll(gray, 7 * i, axis=1) for i in range(4)])
+    tifffile.imwrite(tmp_path / "z.tif", pages, photometric="minisblack", metadata={"axes": "ZYX"})
+    frames = [Image.fromarray(p) for p in pages]
+    frames[0].save(tmp_path / "pil.tif", save_all=True, append_images=frames[1:])  # pages without axes metadata
+    for name in ("z.tif", "pil.tif"):
+        result = cli("encode", name, "-o", "z.roi", "--qualities", "100", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        with roicodec.open(tmp_path / "z.roi") as f:
+            assert f.planes == (4,)
+            top = f.decode()
+            assert all(np.abs(top[i].astype(int) - pages[i]).max() <= 8 for i in range(4))
+
+
+def test_an_animation_is_refused_not_cut_to_its_first_frame(tmp_path: Path, gray: np.ndarray) -> None:
+    frames = [Image.fromarray(np.roll(gray, 9 * i, axis=0)) for i in range(3)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "a.gif") as im:
+        assert im.n_frames == 3
+    result = cli("encode", "a.gif", cwd=tmp_path)
+    assert result.returncode == 1 and b"3 frames" in result.stderr and not (tmp_path / "a.roi").exists()
+
+
+def test_an_opaque_rgba_mask_is_read_from_its_colours(gray: np.ndarray) -> None:
+    drawn = np.zeros((*gray.shape, 4), np.uint8)
+    drawn[..., 3] = 255  # fully opaque, as image editors save a layer
+    drawn[20:40, 30:70, :3] = 255
+    drawn[25:30, 35:40, 3] = 0  # alpha 0 takes pixels away, whatever their colour
+    want = np.zeros(gray.shape, bool)
+    want[20:40, 30:70] = True
+    want[25:30, 35:40] = False
+    for mask in (drawn, Image.fromarray(drawn), Image.fromarray(drawn).convert("LA")):
+        with roicodec.open(roicodec.encode(gray, mask, qualities=(90,))) as f:
+            assert np.array_equal(f.mask, want)
+
+
+def test_exif_orientation_is_applied(tmp_path: Path, astronaut: np.ndarray) -> None:
+    image = Image.fromarray(astronaut[:64, :96])
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display", as a phone held upright writes it
+    image.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    with Image.open(tmp_path / "phone.jpg") as im:
+        upright = np.asarray(ImageOps.exif_transpose(im))
+    assert upright.shape == (96, 64, 3)
+    assert np.array_equal(np.asarray(inputs.read(tmp_path / "phone.jpg").pixels), upright)
+    assert cli("encode", "phone.jpg", cwd=tmp_path).returncode == 0
+    with roicodec.open(tmp_path / "phone.roi") as f:
+        assert f.size == (64, 96)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_tiff_orientation_matches_pillows_exif_transpose(tmp_path: Path, orientation: int) -> None:
+    pages = np.arange(2 * 3 * 5, dtype=np.uint8).reshape(2, 3, 5) * 8
+    tifffile.imwrite(tmp_path / "o.tif", pages, photometric="minisblack", extratags=[(274, 3, 1, orientation, True)])
+    ref = Image.fromarray(pages[1])
+    exif = ref.getexif()
+    exif[0x0112] = orientation
+    ref.save(tmp_path / "o.png", exif=exif)
+    with Image.open(tmp_path / "o.png") as im:
+        want = np.asarray(ImageOps.exif_transpose(im))
+    assert np.array_equal(inputs.read(tmp_path / "o.tif").pixels[1], want)
+
+
+def test_sixteen_bit_gets_advice_that_works_and_a_window(tmp_path: Path, gray: np.ndarray) -> None:
+    deep = gray.astype(np.uint16) * 16 + 100  # 12-bit data in a 16-bit container, as microscopes write it
+    Image.fromarray(deep).save(tmp_path / "d.png")
+    with Image.open(tmp_path / "d.png") as im:
+        assert im.mode == "I;16"
+    refused = cli("encode", "d.png", cwd=tmp_path)
+    assert refused.returncode == 1 and b"--window" in refused.stderr
+    # The advice is followed as given, and it works (Pillow's convert('L') would have made the image all white).
+    assert cli("encode", "d.png", "--window", "100,4180", "--qualities", "100", cwd=tmp_path).returncode == 0
+    with roicodec.open(tmp_path / "d.roi") as f:
+        assert f.metadata["window"] == [100.0, 4180.0]
+        assert np.abs(f.decode().astype(int) - gray).max() <= 6
+    with Image.open(tmp_path / "d.png") as im, roicodec.open(roicodec.encode(im, window="auto", qualities=())) as f:
+        low, high = f.metadata["window"]
+        assert (low, high) == tuple(np.percentile(deep, roicodec.codec.WINDOW_PERCENTILES))
+    with pytest.raises(roicodec.UnsupportedImageError, match="window"):
+        roicodec.encode(deep, window=(5, 5))
+
+
+def test_qualities_must_increase(tmp_path: Path, gray: np.ndarray) -> None:
+    for bad in ((90, 75), (75, 75, 75)):
+        with pytest.raises(roicodec.RoiError, match="do not increase"):
+            roicodec.encode(gray, qualities=bad)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    before = (tmp_path / "g.png").read_bytes()
+    result = cli("encode", "g.png", "--qualities", "90,75", cwd=tmp_path)
+    assert result.returncode == 1 and b"do not increase" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png"] and (tmp_path / "g.png").read_bytes() == before
+
+
+def test_la_image_is_told_to_drop_alpha_to_gray(gray: np.ndarray) -> None:
+    with pytest.raises(roicodec.UnsupportedImageError, match=r"gray \(mode L"):
+        roicodec.encode(Image.fromarray(gray).convert("LA"))
