@@ -39,8 +39,10 @@ def fix_crcs(data: bytes) -> bytes:
     return bytes(out)
 
 
-def parse(data: bytes) -> None:
-    """The container parser: layout, every level's payloads, metadata and mask; no pixels."""
+def parse(data: bytes) -> list[BaseException | None]:
+    """The container parser: layout, every level's payloads, metadata and mask; no pixels. Returns, for the input as
+    it is and with its CRCs fixed, the allowed exception that ended it, or None where it parsed to the end."""
+    outcomes: list[BaseException | None] = []
     for candidate in (data, fix_crcs(data)):
         try:
             f = roicodec.open(candidate)
@@ -49,20 +51,32 @@ def parse(data: bytes) -> None:
                 payloads = container.read_payloads(io.BytesIO(candidate), f.layout, level)
                 if payloads[container.MASK]:
                     roimask.unpack(payloads[container.MASK][0], f.header.height, f.header.width)
-        except ALLOWED:
-            pass
+        except ALLOWED as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
 
 
-def pillow_load(data: bytes) -> None:
-    """``Image.open(...).load()`` through the plugin, at the top level and at the base."""
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    for candidate in (data, fix_crcs(data)):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(candidate), formats=["ROI"]) as im:
-                    im.load()
-                    im.seek(0)
-                    im.load()
-        except ALLOWED:
-            pass
+def pillow_load(data: bytes) -> list[BaseException | None]:
+    """``Image.open(...).load()`` through the plugin, at the top level and at the base, under the fuzzers'
+    decompression-bomb limit; outcomes as :func:`parse` gives them. The limit is Pillow's process-wide setting: it is
+    put back afterwards, for the replay test shares its process with others that rely on Pillow's own."""
+    outcomes: list[BaseException | None] = []
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
+    try:
+        for candidate in (data, fix_crcs(data)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(io.BytesIO(candidate), formats=["ROI"]) as im:
+                        im.load()
+                        im.seek(0)
+                        im.load()
+            except ALLOWED as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    return outcomes
