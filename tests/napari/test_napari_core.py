@@ -17,9 +17,10 @@ import roicodec
 from roicodec.errors import RoiError
 from roicodec.napari import _roi
 from roicodec.napari._evaluate import jpeg_points, level_points
+from roicodec.napari._layers import roi_layers
 from roicodec.napari._reader import get_reader, read_roi
 from roicodec.napari._sample_data import CELL_PIXEL_UM, astronaut, cell
-from roicodec.napari._writer import write_roi
+from roicodec.napari._writer import LayerNotSavedError, write_roi
 
 QT_AND_NAPARI = ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "napari", "magicgui", "npe2", "vispy", "superqt")
 
@@ -141,11 +142,11 @@ def test_writer_maps_other_depths_through_contrast_limits(tmp_path: Path) -> Non
     write_roi(str(tmp_path / "deep.roi"), [image_tuple(deep, contrast_limits=(0.0, 4000.0))])
     top = roicodec.decode(tmp_path / "deep.roi")
     assert top.dtype == np.uint8 and top[0, 0] < 5 and top[-1, -1] > 250
-    with pytest.raises(RoiError, match="2D images"):
+    with pytest.raises(LayerNotSavedError, match="2D images"):
         write_roi(str(tmp_path / "z.roi"), [image_tuple(np.zeros((80,), np.uint8), rgb=False)])
-    with pytest.raises(RoiError, match="drop the alpha"):
+    with pytest.raises(LayerNotSavedError, match="drop the alpha"):
         write_roi(str(tmp_path / "rgba.roi"), [image_tuple(np.zeros((64, 80, 4), np.uint8))])
-    with pytest.raises(RoiError, match="one image and at most one labels"):
+    with pytest.raises(LayerNotSavedError, match="one image and at most one labels"):
         write_roi(str(tmp_path / "two.roi"), [image_tuple(deep), image_tuple(deep)])
 
 
@@ -228,3 +229,24 @@ print(im.size, len(layers), [m for m in {QT_AND_NAPARI!r} if m in sys.modules])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(120, 100) 2 []"
+
+
+def test_stack_description_round_trip_and_files_from_before(tmp_path: Path, astronaut: np.ndarray) -> None:
+    stack = np.ascontiguousarray(astronaut[:48, :64, 0][None].repeat(3, axis=0))
+    path = tmp_path / "z.roi"
+    # napari's default labels ("-3", "-2", "-1") are not worth keeping; the reader's own are better.
+    write_roi(str(path), [image_tuple(stack, rgb=False, scale=(2.0, 0.1, 0.1), translate=(5.0, 1.0, 2.0),
+                                      units=("nm", "um", "um"), axis_labels=("-3", "-2", "-1"))])
+    with roicodec.open(path) as f:
+        assert f.metadata["scale"] == [2.0, 0.1, 0.1] and "axis_labels" not in f.metadata
+    (levels, meta, _), (_, roi_meta, _) = read_roi(str(path))
+    assert meta["scale"] == (1.0, 2.0, 0.1, 0.1) and meta["translate"] == (0.0, 5.0, 1.0, 2.0)
+    assert meta["units"] == ("pixel", "nm", "um", "um") and meta["axis_labels"] == ("level", "plane", "y", "x")
+    assert roi_meta["scale"] == (0.1, 0.1) and roi_meta["units"] == ("um", "um")
+
+    # Files written before stacks kept Y and X alone; units napari cannot parse are dropped, not fatal.
+    old = roicodec.redescribe(path.read_bytes(), {"scale": [0.5, 0.25], "units": ["bananas", "um"],
+                                                  "axis_labels": ["z", "z", "x"]})
+    (_, meta, _), _ = roi_layers(old, "file")
+    assert meta["scale"] == (1.0, 1.0, 0.5, 0.25) and "units" not in meta
+    assert meta["axis_labels"] == ("level", "plane", "y", "x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
@@ -185,3 +186,104 @@ def test_segment_widget_adds_class_map_and_roi(make_napari_viewer, qtbot, astron
     chosen = np.isin(classes.data, [names.index("Building"), names.index("Pedestrian")])
     np.testing.assert_array_equal(roi.data != 0, chosen)
     assert "classes found" in part(widget, "status").value
+
+
+def _menu_action(viewer, command: str):
+    """The File menu's entry for ``command``, as a user clicks it."""
+    action = viewer.window.file_menu.findAction(command)
+    assert action is not None, command
+    return action
+
+
+def test_writer_refusal_reaches_the_user(make_napari_viewer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         small_file: bytes) -> None:
+    from napari.plugins import _npe2
+    from napari.utils.notifications import NotificationSeverity, notification_manager
+    from qtpy.QtWidgets import QFileDialog
+
+    from roicodec.napari._writer import LayerNotSavedError
+
+    viewer = make_napari_viewer()
+    viewer.layers.selection = {viewer.add_image(np.zeros((64, 80, 4), np.uint8), rgb=True, name="rgba")}
+    target = tmp_path / "kept.roi"
+    target.write_bytes(small_file)
+    expected = "layer 'rgba' has 4 colour channels: roicodec codes RGB; drop the alpha channel"
+
+    # From Python (the script, napari's console): the reason itself, not napari's "not a valid writer".
+    for options in ({"plugin": "roicodec"}, {}):
+        with pytest.raises(LayerNotSavedError, match=expected), warnings.catch_warnings():
+            warnings.simplefilter("error")  # napari's "not a valid writer" / "No data written" would be warnings
+            viewer.layers.save(str(target), **options)
+
+    # File > Save Selected Layers...: with roicodec's file type chosen, and with a type that names no writer (napari
+    # then picks the writer from the extension). The refusal is an error notification, as napari shows any.
+    ext_str, _ = _npe2.file_extensions_string_for_layers(list(viewer.layers.selection))
+    roicodec_type = next(kind for kind in ext_str.split(";;") if kind.startswith("roicodec"))
+    # PyQt reports an exception raised in a slot as the interpreter does, in sys.last_*: with the notifications'
+    # tracebacks, that would keep the viewer alive past the test.
+    for name in ("last_type", "last_value", "last_traceback"):
+        monkeypatch.setattr(sys, name, None, raising=False)
+    for chosen in (roicodec_type, "All files (*)"):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), chosen))
+        before = len(notification_manager.records)
+        with notification_manager:
+            _menu_action(viewer, "napari.window.file.save_layers_dialog.selected").trigger()
+        shown = [(n.severity, n.message) for n in notification_manager.records[before:]]
+        del notification_manager.records[before:]  # their tracebacks hold the viewer, which must not outlive the test
+        sys.last_type = sys.last_value = sys.last_traceback = None
+        assert shown == [(NotificationSeverity.ERROR, f"{target} not saved: {expected}")]
+    assert target.read_bytes() == small_file
+
+
+def test_a_z_stack_keeps_every_axis_through_writer_and_reader(make_napari_viewer, tmp_path: Path,
+                                                             astronaut: np.ndarray) -> None:
+    gray = np.asarray(Image.fromarray(astronaut).convert("L"))
+    stack = np.stack([gray[i * 40:i * 40 + 48, i * 30:i * 30 + 64] for i in range(4)])
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(stack, name="z-stack", scale=(2.0, 0.1, 0.1), translate=(5.0, 1.0, 2.0),
+                             units=("nm", "um", "um"), axis_labels=("z", "y", "x"))
+    rois = np.zeros(stack.shape, np.uint8)
+    rois[:, 10:30, 20:50] = 1
+    viewer.add_labels(rois, name="drawn", scale=layer.scale, translate=layer.translate)
+    path = tmp_path / "z.roi"
+    assert viewer.layers.save(str(path), plugin="roicodec") == [str(path)]
+    with roicodec.open(path) as f:
+        assert f.planes == (4,) and f.shape == (4, 48, 64)
+        assert f.metadata["scale"] == [2.0, 0.1, 0.1] and f.metadata["translate"] == [5.0, 1.0, 2.0]
+        assert f.metadata["units"] == ["nanometer", "micrometer", "micrometer"]
+        assert f.metadata["axis_labels"] == ["z", "y", "x"]
+
+    viewer.layers.clear()
+    levels, roi = viewer.open(str(path), plugin="roicodec")
+    assert levels.data.shape == (4, 4, 48, 64) and roi.data.shape == (4, 48, 64)
+    np.testing.assert_allclose(levels.scale, (1.0, 2.0, 0.1, 0.1))
+    np.testing.assert_allclose(levels.translate, (0.0, 5.0, 1.0, 2.0))
+    assert [str(u) for u in levels.units] == ["pixel", "nanometer", "micrometer", "micrometer"]
+    assert levels.axis_labels == ("level", "z", "y", "x") and viewer.dims.axis_labels == ("level", "z", "y", "x")
+    np.testing.assert_allclose(roi.scale, (2.0, 0.1, 0.1))
+    np.testing.assert_array_equal(roi.data, rois)
+    np.testing.assert_array_equal(np.asarray(levels.data[-1]), roicodec.decode(path))
+
+    # Saved again unchanged but rescaled: the level axis stays out of the file, the new scale goes in.
+    levels.scale = (1.0, 3.0, 0.2, 0.2)
+    viewer.layers.selection = {levels}
+    again = tmp_path / "again.roi"
+    viewer.layers.save(str(again), selected=True, plugin="roicodec")
+    with roicodec.open(again) as f:
+        assert f.metadata["scale"] == [3.0, 0.2, 0.2] and f.metadata["axis_labels"] == ["z", "y", "x"]
+        np.testing.assert_array_equal(f.decode(), roicodec.decode(path))
+
+
+def test_open_without_naming_the_plugin(make_napari_viewer, monkeypatch: pytest.MonkeyPatch,
+                                        crop_roi: Path) -> None:
+    from qtpy.QtWidgets import QFileDialog
+
+    viewer = make_napari_viewer()
+    # plugin=None: napari asks every reader, and roicodec is the one that claims .roi.
+    assert [layer.name for layer in viewer.open(str(crop_roi), plugin=None)] == ["crop", "crop ROI"]
+    viewer.layers.clear()
+    # File > Open (drag and drop and `napari photo.roi` take the same path): no plugin to choose.
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *args, **kwargs: ([str(crop_roi)], ""))
+    _menu_action(viewer, "napari.window.file.open_files_dialog").trigger()
+    assert [layer.name for layer in viewer.layers] == ["crop", "crop ROI"]
+    assert viewer.layers["crop"].data.shape == (4, 100, 120, 3)

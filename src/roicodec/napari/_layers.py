@@ -23,6 +23,8 @@ LayerData = tuple[Any, dict[str, Any], str]
 KEY = "roicodec"
 """This plugin's entry in ``layer.metadata``."""
 LEVEL_AXIS = "level"
+PIXEL = "pixel"
+"""napari's unit for an axis without one (the level axis, and a file's axes that name none)."""
 
 
 def digest(pixels: np.ndarray) -> str:
@@ -67,8 +69,8 @@ def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> li
     """Image layer (level axis first) and ROI labels layer of the ``.roi`` file ``data``.
 
     A stack keeps its leading axes after the level axis and decodes lazily, a plane and level at a time, as napari
-    shows them. The layer's name comes from ``name``, else the file's description, else ``default_name``; its scale
-    and translation from the description.
+    shows them. The layer's name comes from ``name``, else the file's description, else ``default_name``; the scale,
+    translation, units and labels of every image axis from the description (the level axis: 1, 0, pixels, ``level``).
     """
     with roicodec.open(data) as f:
         if f.planes:
@@ -91,27 +93,55 @@ def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> li
         }
         lead = len(f.planes)
     name = name or _text(description.get("name")) or default_name
-    scale = _pair(description.get("scale"), 1.0, positive=True)
-    translate = _pair(description.get("translate"), 0.0)
-    lead_labels = ("plane",) if lead == 1 else tuple(f"plane{i}" for i in range(lead))
+    axes = lead + 2  # the file's image axes: a stack's leading axes, then Y and X
+    scale = _numbers(description.get("scale"), axes, 1.0, positive=True)
+    translate = _numbers(description.get("translate"), axes, 0.0)
+    units = _units(description.get("units"), axes)
+    default_labels = ("plane",) if lead == 1 else tuple(f"plane{i}" for i in range(lead))
+    labels = _labels(description.get("axis_labels"), axes) or (*default_labels, "y", "x")
     rgb = levels.ndim == lead + 4
+
+    def placed(ndim: int, level_axis: bool) -> dict[str, Any]:
+        """Scale, translation, units and labels of the file's last ``ndim`` axes, after the level axis if asked."""
+        def put(first: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
+            return ((first,) if level_axis else ()) + values[axes - ndim:]
+
+        out = {"scale": put(1.0, scale), "translate": put(0.0, translate), "axis_labels": put(LEVEL_AXIS, labels)}
+        if units is not None:
+            out["units"] = put(PIXEL, units)
+        return out
+
     layers: list[LayerData] = [(levels, {
-        "name": name, "rgb": rgb, "scale": (1.0,) * (lead + 1) + scale, "translate": (0.0,) * (lead + 1) + translate,
-        "axis_labels": (LEVEL_AXIS, *lead_labels, "y", "x"), "contrast_limits": (0, 255), "metadata": {KEY: info},
+        "name": name, "rgb": rgb, **placed(axes, True), "contrast_limits": (0, 255), "metadata": {KEY: info},
     }, "image")]
     if mask is not None:
-        mask_lead = mask.ndim - 2
-        layers.append((mask.astype(np.uint8), {
-            "name": f"{name} ROI", "scale": (1.0,) * mask_lead + scale, "translate": (0.0,) * mask_lead + translate,
-            "axis_labels": (*lead_labels[:mask_lead], "y", "x"), "opacity": 0.4,
-        }, "labels"))
+        layers.append((mask.astype(np.uint8), {"name": f"{name} ROI", **placed(mask.ndim, False), "opacity": 0.4},
+                       "labels"))
     return layers
 
 
-def describe(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """What a ``.roi`` file keeps of a layer: its name, and the scale and translation of its two image axes."""
-    return {"name": str(meta.get("name", "")), "scale": [float(s) for s in meta.get("scale", (1.0, 1.0))[-2:]],
-            "translate": [float(t) for t in meta.get("translate", (0.0, 0.0))[-2:]]}
+def describe(meta: Mapping[str, Any], axes: int) -> dict[str, Any]:
+    """What a ``.roi`` file keeps of a layer: its name, and per image axis its scale, translation and units.
+
+    ``axes`` counts the coded image's axes (a stack's leading axes, then Y and X): the layer's last ``axes`` values
+    are kept, which leaves out a ``.roi`` layer's level axis (the file's levels, not an axis of the image). Axis labels
+    are kept only where someone set them, not napari's defaults (``-3``, ``-2``, ``-1``).
+    """
+    out: dict[str, Any] = {"name": str(meta.get("name", ""))}
+    for key, default in (("scale", 1.0), ("translate", 0.0)):
+        values = [float(v) for v in meta.get(key) or ()][-axes:]
+        out[key] = [default] * (axes - len(values)) + values
+    if meta.get("units") is not None:
+        units = [str(u) for u in meta["units"]][-axes:]
+        out["units"] = [PIXEL] * (axes - len(units)) + units
+    labels = [str(label) for label in meta.get("axis_labels") or ()]
+    if len(labels) >= axes and labels != [str(i - len(labels)) for i in range(len(labels))]:
+        out["axis_labels"] = labels[-axes:]
+    return out
+
+
+DESCRIBED = ("scale", "translate", "units", "axis_labels")
+"""The keys of a file's description that :func:`describe` writes: a re-described file drops the old ones first."""
 
 
 def image_pixels(data: Any, meta: Mapping[str, Any]) -> np.ndarray:
@@ -145,11 +175,39 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _pair(value: Any, default: float, *, positive: bool = False) -> tuple[float, float]:
-    """Two finite numbers (positive if asked) from a description any writer may have made; else the default."""
-    if isinstance(value, list) and len(value) == 2 and all(
+def _numbers(value: Any, axes: int, default: float, *, positive: bool = False) -> tuple[float, ...]:
+    """One finite number (positive if asked) per image axis from a description any writer may have made.
+
+    Files from before stacks kept their scale for Y and X alone: a stack's leading axes then take the default.
+    """
+    if isinstance(value, list) and len(value) in (2, axes) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > 0 or not positive)
             for v in value):
-        return float(value[0]), float(value[1])
-    return default, default
+        return (default,) * (axes - len(value)) + tuple(float(v) for v in value)
+    return (default,) * axes
 
+
+def _units(value: Any, axes: int) -> tuple[str, ...] | None:
+    """Units napari can parse, one per image axis (Y and X alone: the leading axes in pixels); else ``None``."""
+    if not (isinstance(value, list) and len(value) in (2, axes) and all(isinstance(v, str) and v for v in value)):
+        return None
+    try:
+        import pint  # napari's units are pint's; without napari there is no layer to give them to
+    except ImportError:
+        pass
+    else:
+        registry = pint.get_application_registry()
+        try:
+            for unit in value:
+                registry.parse_units(unit)
+        except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
+            return None
+    return (PIXEL,) * (axes - len(value)) + tuple(value)
+
+
+def _labels(value: Any, axes: int) -> tuple[str, ...] | None:
+    """Distinct, non-empty axis labels, one per image axis and none named like the level axis; else ``None``."""
+    if (isinstance(value, list) and len(value) == axes and all(isinstance(v, str) and v for v in value)
+            and len(set(value)) == axes and LEVEL_AXIS not in value):
+        return tuple(value)
+    return None

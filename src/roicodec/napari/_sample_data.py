@@ -25,7 +25,7 @@ def astronaut() -> list[LayerData]:
     samples = files("roicodec") / "samples"
     image = np.asarray(Image.open(samples / "astronaut.png").convert("RGB"))
     mask = np.asarray(Image.open(samples / "astronaut_roi.png")) != 0
-    return _coded("astronaut", image, mask, (1.0, 1.0))
+    return _coded("astronaut", image, mask, (1.0, 1.0), "pixel")
 
 
 def cell() -> list[LayerData]:
@@ -33,11 +33,11 @@ def cell() -> list[LayerData]:
     from skimage import data
 
     image = data.cell()
-    return _coded("cell", image, otsu_mask(image, smoothing=2.0), (CELL_PIXEL_UM, CELL_PIXEL_UM))
+    return _coded("cell", image, otsu_mask(image, smoothing=2.0), (CELL_PIXEL_UM, CELL_PIXEL_UM), "micrometer")
 
 
-def _coded(name: str, image: np.ndarray, mask: np.ndarray, scale: tuple[float, float]) -> list[LayerData]:
-    data = roicodec.encode(image, mask, metadata={"name": name, "scale": list(scale)})
-    original = (image, {"name": f"{name} original", "scale": scale, "visible": False, "contrast_limits": (0, 255),
-                        "rgb": image.ndim == 3}, "image")
+def _coded(name: str, image: np.ndarray, mask: np.ndarray, scale: tuple[float, float], unit: str) -> list[LayerData]:
+    data = roicodec.encode(image, mask, metadata={"name": name, "scale": list(scale), "units": [unit, unit]})
+    original = (image, {"name": f"{name} original", "scale": scale, "units": (unit, unit), "visible": False,
+                        "contrast_limits": (0, 255), "rgb": image.ndim == 3}, "image")
     return [original, *roi_layers(data, name)]

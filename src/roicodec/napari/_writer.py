@@ -2,7 +2,9 @@
 
 Without a labels layer the ROI is the file's own mask when the image came from a ``.roi`` file, else the whole
 image. A layer read from a ``.roi`` whose pixels and ROI are unchanged is saved from the file's own bytes (with its
-new name and scale): coding decoded pixels again would lose quality for nothing.
+new name and scale): coding decoded pixels again would lose quality for nothing. A layer with more than two axes is
+a stack (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB), coded plane by plane into one file; the file keeps the scale,
+translation and units of every axis.
 """
 
 from __future__ import annotations
@@ -14,31 +16,49 @@ import numpy as np
 import roicodec
 from roicodec.atomic import write_bytes
 from roicodec.errors import RoiError
-from roicodec.napari._layers import KEY, LayerData, describe, digest, image_pixels
+from roicodec.napari._layers import DESCRIBED, KEY, LayerData, describe, digest, image_pixels
 from roicodec.napari._roi import labels_mask
 
 
+class LayerNotSavedError(RuntimeError):
+    """Why the selected layers cannot be saved as ``.roi``, in one line.
+
+    Deliberately not a ``ValueError`` (as :class:`~roicodec.errors.RoiError` is): napari takes a ``ValueError`` from
+    a writer to mean "this writer does not apply", drops its message and tells the user only that roicodec "is not a
+    valid writer". Any other exception reaches the caller of ``viewer.layers.save``, and in the application napari's
+    error notification, with this message.
+    """
+
+
 def write_roi(path: str, layer_data: list[LayerData]) -> list[str]:
-    """Save one image layer and at most one labels layer (npe2 passes them as ``(data, meta, type)`` tuples)."""
-    images = [layer for layer in layer_data if layer[2] == "image"]
-    labels = [layer for layer in layer_data if layer[2] == "labels"]
-    if len(images) != 1 or len(labels) > 1 or len(images) + len(labels) != len(layer_data):
-        raise RoiError("a .roi file holds one image and at most one labels layer (its ROI): select just those")
-    data, meta, _ = images[0]
-    write_bytes(path, encode_layer(data, meta, labels[0][0] if labels else None))
+    """Save one image layer and at most one labels layer (npe2 passes them as ``(data, meta, type)`` tuples).
+
+    Raises :class:`LayerNotSavedError` (leaving ``path`` as it was) when the layers cannot be coded.
+    """
+    try:
+        images = [layer for layer in layer_data if layer[2] == "image"]
+        labels = [layer for layer in layer_data if layer[2] == "labels"]
+        if len(images) != 1 or len(labels) > 1 or len(images) + len(labels) != len(layer_data):
+            raise RoiError("a .roi file holds one image and at most one labels layer (its ROI): select just those")
+        data, meta, _ = images[0]
+        write_bytes(path, encode_layer(data, meta, labels[0][0] if labels else None))
+    except RoiError as exc:
+        raise LayerNotSavedError(f"{path} not saved: {exc}") from exc
     return [path]
 
 
 def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> bytes:
     """The ``.roi`` bytes of an image layer's data and state, with ``labels`` (non-zero = ROI) if given."""
     source = meta.get("metadata", {}).get(KEY)
-    description = describe(meta)
+    rgb = bool(meta.get("rgb"))
     if source is None:
         pixels = image_pixels(data, meta)
-        return roicodec.encode(pixels, _mask(labels, pixels, meta), metadata=description, rgb=bool(meta.get("rgb")))
+        return roicodec.encode(pixels, _mask(labels, pixels, meta), metadata=describe(meta, pixels.ndim - rgb),
+                               rgb=rgb)
     with roicodec.open(source["file"]) as f:
         file_mask = None if f.qualities and f.levels < 2 else f.mask
         stack_shape, file_meta = f.shape, f.metadata
+        description = describe(meta, len(f.planes) + 2)
     if "dask_name" in source:  # a lazy stack: unchanged while it is the very array the reader made
         same_pixels = getattr(data, "name", None) == source["dask_name"]
         pixels = None
@@ -50,10 +70,12 @@ def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> 
     else:
         mask = _mask(labels, np.empty(stack_shape, np.uint8) if pixels is None else pixels, meta)
     if same_pixels and (labels is None or (file_mask is not None and np.array_equal(mask, file_mask))):
-        return roicodec.redescribe(source["file"], {**file_meta, **description})
+        # The layer's axes replace the file's, even where it no longer has one (napari's default labels).
+        kept = {key: value for key, value in file_meta.items() if key not in DESCRIBED}
+        return roicodec.redescribe(source["file"], {**kept, **description})
     pixels = image_pixels(data, meta) if pixels is None else pixels
     return roicodec.encode(pixels, mask, qualities=source["qualities"], model=source["model"]["name"],
-                           metadata=description, rgb=bool(meta.get("rgb")))
+                           metadata=description, rgb=rgb)
 
 
 def _mask(labels: Any | None, pixels: np.ndarray, meta: dict[str, Any]) -> np.ndarray | None:

@@ -129,7 +129,8 @@ class EncodeWidget(Container):
             return
         self._run.enabled = False
         self._status.value = "encoding…"
-        self.worker = start(_encode, pixels, job, qualities, self._model.value, describe(meta), f"{image.name} encoded",
+        description = describe(meta, pixels.ndim - bool(meta.get("rgb")))
+        self.worker = start(_encode, pixels, job, qualities, self._model.value, description, f"{image.name} encoded",
                             desc="Encoding .roi", steps=3, status=self._status, done=self._show,
                             after=lambda: setattr(self._run, "enabled", True))
 
