@@ -1,5 +1,12 @@
-import pytest
+import hashlib
+import io
 
+import numpy as np
+import pytest
+from PIL import Image
+
+import roicodec
+from roicodec import weights
 from roicodec.errors import ModelMismatchError
 from roicodec.models import registry
 from roicodec.models.store import digest
@@ -28,3 +35,80 @@ def test_other_weights_are_refused_naming_both_hashes() -> None:
 def test_unknown_model_is_named() -> None:
     with pytest.raises(ModelMismatchError, match="'nope'.*paper-ae"):
         registry.load("nope", b"\x00" * 8)
+
+
+SHIPPED = {
+    "paper-ae": "9676a9596235862f",
+    "rd-q1": "00024171128e61c3",
+    "rd-q2": "e9b9d1d61a040428",
+    "rd-q3": "74b12fd5538c3816",
+    "rd-q4": "fa2f458545471a00",
+    "rd-q5": "8e9fcd5c30ab6f79",
+}
+"""The hash every ``.roi`` file written so far records for its model. A change to a shipped weight file (or to how
+the hash is taken) makes every one of those files undecodable: it must show here and be deliberate."""
+
+
+def test_shipped_models_keep_their_hashes() -> None:
+    models = registry.available()
+    assert {name: m.hash.hex() for name, m in models.items()} == SHIPPED
+    for name, m in models.items():  # the hash is the first 8 bytes of the file's SHA-256, as docs/format.md says
+        assert hashlib.sha256(m.path.read_bytes()).hexdigest()[:16] == SHIPPED[name]
+        assert f"hash `{SHIPPED[name]}`" in m.path.with_suffix(".md").read_text()
+
+
+@pytest.fixture(scope="module")
+def other_weights(tmp_path_factory) -> tuple[bytes, bytes]:
+    """A file coded with other weights under the default model's name, and those weights' hash.
+
+    The shipped weights are written again with one more recipe entry: the same model bit for bit, another file, and
+    so another hash, as a retrained or hand-edited model would have. The file is coded with them, for real."""
+    folder = tmp_path_factory.mktemp("other-weights")
+    shipped = registry.info()
+    meta, arrays = weights.read(shipped.path)
+    meta["recipe"] = dict(meta["recipe"], note="not the shipped file")
+    weights.write(folder / shipped.path.name, arrays, meta)
+    image = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "WEIGHTS", folder)
+        other = registry.info()
+        assert other.hash != shipped.hash
+        data = roicodec.encode(image, None, qualities=(90,))
+    with roicodec.open(data) as f:
+        assert f.model == (shipped.name, other.hash.hex())
+    return data, other.hash
+
+
+def _names_both(message: str, other: bytes) -> bool:
+    return other.hex() in message and registry.info().hash.hex() in message and registry.DEFAULT in message
+
+
+def test_other_weights_are_refused_by_the_api(other_weights) -> None:
+    data, other = other_weights
+    for decode in (lambda: roicodec.decode(data, 0), lambda: roicodec.decode(data)):
+        with pytest.raises(ModelMismatchError) as exc:
+            decode()
+        assert _names_both(str(exc.value), other)
+
+
+def test_other_weights_are_refused_by_pillow(other_weights) -> None:
+    data, other = other_weights
+    with Image.open(io.BytesIO(data)) as im:  # the header alone opens: it names the model, and no pixels come
+        with pytest.raises(ModelMismatchError) as exc:
+            im.load()
+        assert _names_both(str(exc.value), other)
+    with Image.open(io.BytesIO(data)) as im:  # the preview head too: thumbnail() drafts at twice 8x8, 1/4 of 80x64
+        with pytest.raises(ModelMismatchError) as exc:
+            im.thumbnail((8, 8))
+        assert _names_both(str(exc.value), other)
+
+
+def test_other_weights_are_refused_by_the_cli(other_weights, tmp_path, capsys) -> None:
+    from roicodec.cli import main
+
+    data, other = other_weights
+    (tmp_path / "in.roi").write_bytes(data)
+    assert main(["decode", str(tmp_path / "in.roi"), "-o", str(tmp_path / "out.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and _names_both(err, other)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.roi"]
