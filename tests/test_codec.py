@@ -216,13 +216,36 @@ def test_tile_table_damage_is_refused() -> None:
             ladder.unpack_tiles(bad, count)
 
 
+def _reference_layers(original: np.ndarray, level: np.ndarray, roi: np.ndarray, qualities) -> list[bytes]:
+    """One tile's layer payloads, written from docs/format.md ("LAYR") alone, with none of ``roicodec.ladder``: the
+    residual in floats, the box found here, the JPEG through Pillow directly."""
+    if not roi.any():
+        return [b""] * len(qualities)
+    rows, cols = np.flatnonzero(roi.any(axis=1)), np.flatnonzero(roi.any(axis=0))
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    o, r_level, inside = original[box].astype(np.float64), level[box].astype(np.float64), roi[box][..., None]
+    payloads = []
+    for q in qualities:
+        r = np.where(inside, o - r_level, 0)
+        step = 1 if np.abs(r).max() <= 127 else 2
+        code = np.clip(np.round(r / step) + 128, 0, 255).astype(np.uint8)  # numpy rounds half to even
+        buf = io.BytesIO()
+        Image.fromarray(code[..., 0] if code.shape[2] == 1 else code).save(
+            buf, "JPEG", quality=q, subsampling=0 if q >= 90 else 2, optimize=True)
+        decoded = np.asarray(Image.open(io.BytesIO(buf.getvalue()))).reshape(code.shape).astype(np.float64)
+        r_level = np.where(inside, np.clip(r_level + (decoded - 128) * step, 0, 255), r_level)
+        payloads.append(bytes([step]) + buf.getvalue())
+    return payloads
+
+
 def _reference_encode(image: np.ndarray, masks: np.ndarray | None, qualities=roicodec.DEFAULT_QUALITIES,
                       tile: int = 1024) -> bytes:
     """The encoder as it was before it streamed: every plane, mask and layer in memory, joined at the end. Kept to
-    show that reading blocks and writing chunk by chunk changed no byte of the files."""
+    show that reading blocks and writing chunk by chunk changed no byte of the files; its layers are written from
+    the format's description (:func:`_reference_layers`), so that they check the ladder's integer arithmetic too."""
     import zlib
 
-    from roicodec import base, container, ladder
+    from roicodec import base, container
     from roicodec.models import registry
 
     gray = image.ndim == 2 or image.shape[-1] != 3
@@ -238,11 +261,11 @@ def _reference_encode(image: np.ndarray, masks: np.ndarray | None, qualities=roi
         bases.append(data)
         tiles = [[] for _ in qualities]
         for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-            for k, payload in enumerate(ladder.encode_tile(plane[ys, xs], base_layer.tile(i),
-                                                           masks[p % len(masks)][ys, xs], qualities)):
+            for k, payload in enumerate(_reference_layers(plane[ys, xs], base_layer.tile(i),
+                                                          masks[p % len(masks)][ys, xs], qualities)):
                 tiles[k].append(payload)
         for k, layer in enumerate(tiles):
-            layers[k].append(ladder.pack_tiles(layer))
+            layers[k].append(b"".join(struct.pack(">I", len(t)) + t for t in layer))
     packed = []
     for m in masks:
         if not m.any():
