@@ -22,12 +22,20 @@ def test_gdn_matches_its_formula_at_initialisation() -> None:
 
 
 def test_gdn_parameters_stay_non_negative_after_a_step_that_pushes_them_below_zero() -> None:
+    torch.manual_seed(0)
     gdn = GDN(3)
     opt = torch.optim.SGD(gdn.parameters(), lr=100.0)
-    gdn(torch.randn(1, 3, 4, 4)).sum().backward()
+    (-gdn(torch.randn(1, 3, 4, 4)).abs().sum()).backward()  # a larger output wants smaller beta and gamma
     opt.step()
-    out = gdn(torch.randn(1, 3, 4, 4))
-    assert torch.isfinite(out).all()
+    assert (gdn.beta < 0).all() and (gdn.gamma < 0).all()  # the raw square roots went far below their bounds
+    # So beta sits at beta_min and gamma at 0: GDN divides by sqrt(beta_min) alone, whatever the raw values.
+    x = torch.randn(1, 3, 4, 4)
+    out = gdn(x)
+    assert torch.allclose(out, x / gdn.beta_min**0.5, rtol=1e-5)
+    # And the bound does not freeze them: a loss that wants them larger still reaches them.
+    gdn.zero_grad()
+    out.abs().sum().backward()
+    assert (gdn.beta.grad < 0).all() and (gdn.gamma.grad < 0).all()
 
 
 def test_density_is_a_distribution_and_its_tables_are_integers() -> None:
@@ -58,6 +66,13 @@ def test_export_folds_the_gains_into_a_plain_model() -> None:
             assert torch.allclose(net.g_s(y), expected, atol=1e-5)
 
 
+SAMPLE_CROP = {"rd-q1": (858, 27.870), "rd-q2": (1234, 29.315), "rd-q3": (1678, 30.470), "rd-q4": (2206, 31.523),
+               "rd-q5": (2810, 32.332)}
+"""Bytes and PSNR (dB) of each member's base-only file of the astronaut crop below, as the shipped weights give them.
+Another CPU may round a latent value differently here and there, hence the small tolerances; a broken transform,
+entropy table or rate gain moves them far more."""
+
+
 @pytest.mark.parametrize("name", FAMILY)
 def test_shipped_family_member_codes_an_image(name: str, astronaut: np.ndarray) -> None:
     info = registry.info(name)
@@ -68,7 +83,9 @@ def test_shipped_family_member_codes_an_image(name: str, astronaut: np.ndarray) 
         assert f.model[0] == name
         base = f.decode(0)
     assert base.shape == rgb.shape and base.dtype == np.uint8
-    assert metrics.psnr(rgb, base) > 20
+    size, score = SAMPLE_CROP[name]
+    assert len(data) == pytest.approx(size, rel=0.02)
+    assert metrics.psnr(rgb, base) == pytest.approx(score, abs=0.05)
     assert roicodec.encode(rgb, qualities=(), model=name) == data
 
 
