@@ -3,6 +3,7 @@
     python -m fuzz.make_corpus
 """
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,13 @@ import roicodec
 OUT = Path(__file__).parent / "corpus"
 
 
-def main() -> None:
+MODEL = "paper-ae"
+"""The corpus's base model: named, so that a change of the package's default does not change the corpus."""
+
+
+def seeds() -> dict[str, bytes]:
+    """Every seed file by name, coded afresh (tests/test_golden.py checks they equal the committed corpus)."""
+    encode = partial(roicodec.encode, model=MODEL)
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 255, 48)[None, :, None]
     rgb = np.clip(ramp + rng.normal(0, 20, (32, 48, 3)), 0, 255).astype(np.uint8)
@@ -20,22 +27,27 @@ def main() -> None:
     mask[6:26, 10:40] = True
     mask[2, 3] = True
     gray = rgb[..., 1].copy()
-    seeds = {
-        "rgb_ladder.roi": roicodec.encode(rgb, mask),
-        "rgb_rect.roi": roicodec.encode(rgb, np.pad(np.ones((8, 8)), ((12, 12), (20, 20))), qualities=(90,)),
-        "gray_ladder.roi": roicodec.encode(gray, mask, qualities=(50, 100)),
-        "base_only.roi": roicodec.encode(rgb[:17, :23], qualities=()),
-        "meta.roi": roicodec.encode(gray[:16, :16], metadata={"name": "seed", "scale": [1.0, 0.5]}),
+    out = {
+        "rgb_ladder.roi": encode(rgb, mask),
+        "rgb_rect.roi": encode(rgb, np.pad(np.ones((8, 8)), ((12, 12), (20, 20))), qualities=(90,)),
+        "gray_ladder.roi": encode(gray, mask, qualities=(50, 100)),
+        "base_only.roi": encode(rgb[:17, :23], qualities=()),
+        "meta.roi": encode(gray[:16, :16], metadata={"name": "seed", "scale": [1.0, 0.5]}),
     }
     big = np.clip(np.linspace(0, 255, 130)[None, :, None] + rng.normal(0, 20, (80, 130, 3)), 0, 255).astype(np.uint8)
     big_mask = np.zeros((80, 130), bool)
     big_mask[10:70, 40:120] = True
-    seeds["tiled.roi"] = roicodec.encode(big, big_mask, qualities=(60, 95), tile=64)
-    seeds["stack.roi"] = roicodec.encode(np.stack([gray[:16, :24], gray[16:, 24:]]),
-                                         np.stack([mask[:16, :24], np.zeros((16, 24), bool)]), qualities=(80,))
-    seeds["truncated.roi"] = seeds["rgb_ladder.roi"][:-100]
+    out["tiled.roi"] = encode(big, big_mask, qualities=(60, 95), tile=64)
+    out["stack.roi"] = encode(np.stack([gray[:16, :24], gray[16:, 24:]]),
+                              np.stack([mask[:16, :24], np.zeros((16, 24), bool)]), qualities=(80,))
+    out["truncated.roi"] = out["rgb_ladder.roi"][:-100]
+    return out
+
+
+def main() -> None:
+    seeds_ = seeds()
     OUT.mkdir(exist_ok=True)
-    for name, data in seeds.items():
+    for name, data in seeds_.items():
         (OUT / name).write_bytes(data)
         print(f"{name}: {len(data)} bytes")
 

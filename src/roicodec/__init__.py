@@ -27,8 +27,20 @@ except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "DEFAULT_QUALITIES", "CorruptFileError", "LevelInfo", "ModelMismatchError", "NotRoiFileError", "RoiError",
-    "OutputError", "RoiFile", "TruncatedFileError", "UnsupportedImageError", "UnsupportedVersionError", "decode", "encode", "open",
+    "DEFAULT_QUALITIES",
+    "CorruptFileError",
+    "LevelInfo",
+    "ModelMismatchError",
+    "NotRoiFileError",
+    "OutputError",
+    "RoiError",
+    "RoiFile",
+    "TruncatedFileError",
+    "UnsupportedImageError",
+    "UnsupportedVersionError",
+    "decode",
+    "encode",
+    "open",
     "redescribe",
     "register_pillow",
 ]

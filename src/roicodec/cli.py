@@ -24,7 +24,6 @@ from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.metrics import psnr
 from roicodec.models import registry
 
-
 STDIO = "-"
 """``-o -``: the output goes to standard output (and the command's own report to standard error)."""
 
@@ -72,7 +71,7 @@ def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.n
     from roicodec.segment import segment_roi
 
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
-    codec._Planes(image, None, None, args.window)
+    inputs.Planes(image, None, None, args.window)
     mask, seg = segment_roi(np.asarray(image.convert("RGB")), *_segment_options(args))
     if not mask.any():
         found = sorted({seg.classes[i] for i in np.unique(seg.labels)})

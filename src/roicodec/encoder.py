@@ -1,0 +1,179 @@
+"""Write a ``.roi`` file: the planes' base layers, then the masks, then each enhancement layer of every plane, in
+the file's progressive order (docs/format.md), one tile at a time. :mod:`roicodec.reader` mirrors it."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from roicodec import atomic, base, container, inputs, ladder, reader
+from roicodec import mask as roimask
+from roicodec.errors import RoiError
+from roicodec.inputs import ImageLike
+from roicodec.models import registry
+
+DEFAULT_QUALITIES = (75, 90, 100)
+DEFAULT_TILE = 1024
+_COPY_BLOCK = 1 << 20
+
+
+def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike[str] | None = None, *,
+           qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
+           tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None,
+           axes: str | None = None, window: inputs.Window | str | None = None) -> bytes | None:
+    """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there and return ``None``.
+
+    The image and the mask are read a tile (or a band of rows) at a time, so an image that is not in memory (an
+    ``np.memmap``, a zarr or dask array) stays out of it; with ``path`` the file is written chunk by chunk and never
+    held whole either. Memory then stays about the same whatever the image's size (docs/scaling.md).
+
+    Args:
+        image: uint8 array ``(Y, X)`` or ``(Y, X, 1)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four
+            leading axes (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1
+            and P are converted; I;16, I and F need ``window``); or any :class:`ArrayLike` of those shapes. A last
+            axis of 2, 4 or up to 16 is refused as ambiguous unless ``axes`` says what it is.
+        mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes; a
+            picture of one (gray, RGB, or with alpha, where alpha 0 removes a pixel) is read from its values.
+            ``None`` makes the whole image the ROI. A plane's mask may be empty, the whole mask may not.
+        path: where to write the file: a regular file is replaced atomically (a failure leaves whatever was there
+            intact, and no temporary file), a symbolic link's target likewise; a FIFO or device is written straight
+            through. A path that is the file ``image`` or ``mask`` was read from is refused.
+        qualities: JPEG quality of each enhancement layer, lowest first and increasing; empty for a base-only file.
+        model: base-layer model name (default: the package's default model).
+        tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
+        metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
+        rgb: whether the last axis holds RGB channels; by default it does when it has length 3.
+        axes: one letter per axis of ``image``, ending in ``YX`` (gray) or ``YXS`` (RGB samples), e.g. ``"ZYX"``
+            or ``"TZYXS"``: says which axes are a stack where the shape alone is ambiguous. Kept in the file's
+            metadata as ``axes``.
+        window: for images of more than 8 bits (or floats): ``(low, high)``, the intensities mapped to 0 and 255
+            (linearly, clipped), or ``"auto"`` for the image's :data:`~roicodec.inputs.WINDOW_PERCENTILES`. Kept in
+            the file's metadata as ``window``.
+    """
+    planes = inputs.Planes(image, rgb, axes, window)
+    qualities = tuple(int(q) for q in qualities)
+    if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
+        raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
+    if any(b <= a for a, b in itertools.pairwise(qualities)):
+        raise RoiError(f"qualities {','.join(map(str, qualities))} do not increase: each layer must be of a higher "
+                       "quality than the one below it (e.g. 75,90,100), or it adds bytes and nothing else")
+    if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
+        raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
+    described = dict(metadata or {})
+    if axes is not None:
+        described.setdefault("axes", axes)
+    if planes.window is not None:
+        described.setdefault("window", list(planes.window))
+    meta = pack_meta(described)
+    identity = registry.info(model)
+    masks = inputs.Masks(mask, planes)
+    header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", qualities,
+                              identity.name, identity.hash, tile, planes=planes.lead, mask_per_plane=masks.count > 1)
+    if path is None:
+        buf = io.BytesIO()
+        _write(buf, header, meta, planes, masks, io.BytesIO)
+        return buf.getvalue()
+    with atomic.replacing(path, inputs=inputs.source_files(image, mask)) as fp:
+        if atomic.streams(path):
+            # A FIFO or device cannot seek back to fill in chunk lengths: code into a temporary file, then copy.
+            with tempfile.TemporaryFile() as whole:
+                _write(whole, header, meta, planes, masks, tempfile.TemporaryFile)
+                whole.seek(0)
+                shutil.copyfileobj(whole, fp, _COPY_BLOCK)
+        else:
+            # Scratch files beside the output, not in /tmp: the same disk has room for them, and /tmp may be in memory.
+            _write(fp, header, meta, planes, masks, partial(tempfile.TemporaryFile, dir=Path(fp.name).parent))
+    return None
+
+
+def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.Planes, masks: inputs.Masks,
+           scratch: Callable[[], IO[bytes]]) -> None:
+    """Code the planes into ``fp`` in the file's order, one tile at a time."""
+    writer = container.Writer(fp, header, meta)
+    with ExitStack() as stack:
+        # Each plane's layers are made right after its base, from the latent in hand, but the file puts them after
+        # every base and the masks: they wait in a scratch file per layer and are copied into place at the end.
+        spills = [stack.enter_context(scratch()) for _ in header.qualities]
+        spans: list[list[tuple[int, int]]] = [[] for _ in header.qualities]
+        for p in range(planes.count):
+            base_data, tiles = encode_plane(planes.plane(p), masks.region(p % masks.count), header)
+            writer.add(container.BASE, base_data)
+            if not spills:
+                continue
+            starts = [s.tell() for s in spills]
+            for payloads in tiles:
+                for spill, payload in zip(spills, payloads):
+                    spill.write(ladder.tile_entry(payload))
+            for layer, spill, start in zip(spans, spills, starts):
+                layer.append((start, spill.tell() - start))
+        if spills:
+            for m in range(masks.count):
+                with writer.chunk(container.MASK) as sink:
+                    masks.pack_into(m, sink.write)
+            for layer, spill in zip(spans, spills):
+                for start, length in layer:
+                    with writer.chunk(container.LAYER) as sink:
+                        _copy(spill, start, length, sink.write)
+    writer.close()
+
+
+def encode_plane(plane: inputs.Plane, region: roimask.Region, header: container.Header
+                 ) -> tuple[bytes, Iterator[list[bytes]]]:
+    """One plane's base payload, and then (lazily) each tile's enhancement payloads, one per layer, in the base's
+    tile order. :func:`roicodec.reader.decode_plane` is its inverse."""
+    base_data, base_layer = base.encode(plane, header.model_name, header.tile)
+
+    def tiles() -> Iterator[list[bytes]]:
+        for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+            yield ladder.encode_tile(plane[ys, xs], base_layer.tile(i), region(ys, xs), header.qualities)
+
+    return base_data, tiles()
+
+
+def _copy(src: IO[bytes], start: int, length: int, write: Callable[[bytes], object]) -> None:
+    src.seek(start)
+    while length:
+        block = src.read(min(length, _COPY_BLOCK))
+        if not block:
+            raise OSError(f"scratch file ended {length} bytes early")
+        write(block)
+        length -= len(block)
+
+
+def pack_meta(metadata: Mapping[str, Any] | None) -> bytes:
+    """A description as the file's metadata chunk holds it: compact, sorted JSON (empty for none)."""
+    if not metadata:
+        return b""
+    try:
+        data = json.dumps(dict(metadata), separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise RoiError(f"metadata is not JSON-serialisable ({exc}): pass str, number, bool, list and dict values") from None
+    if len(data) > container.MAX_META:
+        raise RoiError(f"metadata takes {len(data)} bytes, more than {container.MAX_META}: keep it to a description")
+    return data
+
+
+def redescribe(source: reader.Source, metadata: Mapping[str, Any] | None) -> bytes:
+    """The same coded image under a new description (``metadata``); no pixel is decoded or coded again.
+
+    A truncated file comes out whole, holding the levels it had.
+    """
+    with reader.RoiFile(source) as f:
+        layout = f.layout
+        payloads = container.read_payloads(f._fp, layout, layout.levels_available - 1)
+    count = layout.header.plane_count
+    flat = payloads[container.LAYER]
+    layers = [flat[i:i + count] for i in range(0, len(flat), count)]
+    header = replace(layout.header, qualities=layout.header.qualities[:len(layers)])
+    masks = payloads[container.MASK] if layers else []
+    return container.pack(header, payloads[container.BASE], masks, layers, pack_meta(metadata))
