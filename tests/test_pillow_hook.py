@@ -52,8 +52,11 @@ def _run(code: str, path, disable: bool = False) -> dict:
         "    out = {'ok': True, 'sha': hashlib.sha256(np.ascontiguousarray(pixels)).hexdigest(),",
         "           'shape': list(pixels.shape), 'dtype': str(pixels.dtype)}",
         "except Exception as exc:",
-        "    out = {'ok': False, 'error': type(exc).__name__}",
+        "    out = {'ok': False, 'error': type(exc).__name__, 'message': str(exc)}",
         "out['imported_before'] = imported_before",
+        "out['imported_after'] = 'roicodec' in sys.modules",
+        "from PIL import Image",
+        "out['registered'] = Image.registered_extensions().get('.roi')",
         "print(json.dumps(out))",
     ])
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
@@ -72,10 +75,40 @@ def test_readers_open_roi_without_importing_roicodec(reader, roi_file, small_lev
     assert out["sha"] == hashlib.sha256(np.ascontiguousarray(expected)).hexdigest()
 
 
+NO_READER = {
+    "PIL.Image.open": ("UnidentifiedImageError", "cannot identify image file"),
+    "imageio.v3.imread": ("OSError", "Could not find a backend"),
+    "skimage.io.imread": ("OSError", "Could not find a backend"),
+    "matplotlib.pyplot.imread": ("UnidentifiedImageError", "cannot identify image file"),
+}
+"""How each reader fails on a .roi when no plugin reads it: what the hook, switched off, must leave them with."""
+
+
 @pytest.mark.parametrize("reader", READERS)
 def test_environment_variable_turns_the_hook_off(reader, roi_file) -> None:
     out = _run(READERS[reader], roi_file, disable=True)
-    assert not out["ok"], out
+    assert not out["ok"] and (out["error"], NO_READER[reader][1] in out["message"]) == (NO_READER[reader][0], True)
+    assert not out["imported_after"] and out["registered"] is None, out
+
+
+IMAGEJ_ROI = bytes.fromhex("496f757400e300010100") + bytes(54)  # "Iout", version 227, a rectangle
+
+
+def test_hook_accepts_exactly_the_signature() -> None:
+    assert hook._accept(SIGNATURE + b"anything")
+    assert not hook._accept(SIGNATURE[:7]) and not hook._accept(b"x" + SIGNATURE)
+    assert not hook._accept(IMAGEJ_ROI)
+
+
+@pytest.mark.parametrize("content", [IMAGEJ_ROI, b"random bytes named x.roi" * 10], ids=["imagej", "random"])
+def test_hook_turns_foreign_roi_files_away_without_importing_roicodec(tmp_path, content) -> None:
+    """ImageJ's .roi files (and any other bytes) fail as they would without roicodec, and cost no import of it: the
+    hook's own signature check refuses them before the plugin is loaded."""
+    path = tmp_path / "foreign.roi"
+    path.write_bytes(content)
+    out = _run("from PIL import Image\npixels = Image.open(PATH)", path)
+    assert (out["ok"], out["error"], out["registered"]) == (False, "UnidentifiedImageError", "ROI"), out
+    assert not out["imported_after"], out
 
 
 def test_importing_pillow_alone_does_not_import_roicodec() -> None:
