@@ -7,7 +7,6 @@ end and stops nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from roicodec import digest
 from roicodec.errors import RoiError
 
 if TYPE_CHECKING:
@@ -92,11 +92,7 @@ def glob_escape(name: str) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return digest.sha256(path).hex()
 
 
 def verified(task: Task, source_hash: str | None = None) -> bool:

@@ -9,14 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from roicodec import atomic
+
 
 def write(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any], *, compressed: bool = False) -> Path:
     """Write ``arrays`` and ``meta`` to ``path`` through a temporary file, so a stopped run leaves no half file."""
     data = dict(arrays, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    (np.savez_compressed if compressed else np.savez)(tmp, **data)
-    tmp.replace(path)
+    with atomic.replacing(path) as f:
+        (np.savez_compressed if compressed else np.savez)(f, **data)
     return path
 
 

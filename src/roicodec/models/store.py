@@ -6,13 +6,13 @@ refused.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from roicodec import weights
+from roicodec.digest import cached_sha256
 
 if TYPE_CHECKING:
     from torch import nn
@@ -36,4 +36,4 @@ def save_model(path: Path, name: str, model: nn.Module, offsets: np.ndarray, fre
 
 def digest(path: Path) -> bytes:
     """The first 8 bytes of the file's SHA-256: what the ``.roi`` header stores as the model's hash."""
-    return hashlib.sha256(path.read_bytes()).digest()[:8]
+    return cached_sha256(path)[:8]

@@ -6,7 +6,6 @@ A file is named after the last part of its URL; one that is already there is use
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -15,6 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from roicodec import atomic, digest
 from roicodec.errors import RoiError
 
 ENV_VAR = "ROICODEC_CACHE"
@@ -47,11 +47,7 @@ def hash_verified(path: Path, name: str | None = None) -> bool:
     match = _HASH_IN_NAME.search(name or path.name)
     if match is None:
         return False
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest().startswith(match.group(1))
+    return digest.sha256(path).hex().startswith(match.group(1))
 
 
 def fetch(url: str) -> Path:
@@ -60,16 +56,20 @@ def fetch(url: str) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
+        with urllib.request.urlopen(url, timeout=60) as response, atomic.replacing(path) as out:
             shutil.copyfileobj(response, out, 1 << 20)
+            out.flush()
+            # Checked before the rename: a corrupt download never takes the cached name.
+            if _HASH_IN_NAME.search(path.name) and not hash_verified(Path(out.name), path.name):
+                raise _WrongHash
+    except _WrongHash:
+        raise RoiError(f"{url} downloaded with the wrong SHA-256 (its name says otherwise); try again") from None
     except (urllib.error.URLError, OSError) as exc:
-        partial.unlink(missing_ok=True)
         raise RoiError(f"cannot download {url} into {path.parent} ({exc}); without a network, put the file there "
                        f"yourself or set {ENV_VAR} to a folder that holds it") from exc
-    if _HASH_IN_NAME.search(path.name) and not hash_verified(partial, path.name):
-        partial.unlink()
-        raise RoiError(f"{url} downloaded with the wrong SHA-256 (its name says otherwise); try again")
-    partial.replace(path)
     return path
+
+
+class _WrongHash(Exception):
+    pass
