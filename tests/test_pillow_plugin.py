@@ -172,3 +172,21 @@ def test_foreign_roi_files_fail_as_without_roicodec(tmp_path, content) -> None:
     with_roicodec = run("import roicodec\n" + textwrap.dedent(probe))
     assert without.startswith("UnidentifiedImageError")
     assert with_roicodec == without
+
+
+def test_a_file_the_plugin_refuses_goes_on_to_the_other_plugins(tmp_path, monkeypatch) -> None:
+    """The plugin's "not mine" is NotRoiFileError, a SyntaxError, which is how a plugin tells Pillow to try the next
+    one. Checked alone, past the signature check that normally spares the plugin foreign files: here it is asked
+    first and about everything."""
+    from roicodec.errors import NotRoiFileError
+    from roicodec.pillow_plugin import RoiImageFile
+
+    png = tmp_path / "x.png"
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(png)
+    with pytest.raises(NotRoiFileError):
+        RoiImageFile(png)
+    Image.init()
+    monkeypatch.setitem(Image.OPEN, "ROI", (RoiImageFile, lambda prefix: True))
+    monkeypatch.setattr(Image, "ID", ["ROI", *(name for name in Image.ID if name != "ROI")])
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.getpixel((0, 0)) == (1, 2, 3)
