@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from roicodec import digest
 from roicodec.errors import RoiError
+from roicodec.options import RoiModel
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -31,8 +32,8 @@ class Task:
     mask: Path | None = None
     qualities: tuple[int, ...] = (75, 90, 100)
     model: str | None = None
-    segment: tuple[str | None, tuple[str, ...] | None, str | None] | None = None
-    """``(model, classes, checkpoint)`` of ``roicodec.segment.segment_roi`` for an automatic ROI, or ``None``."""
+    segment: RoiModel | None = None
+    """The segmenter of an automatic ROI, or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _image_suffixes() -> set[str]:
 
 def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
          qualities: Sequence[int] = (75, 90, 100), model: str | None = None,
-         segment: tuple[str | None, tuple[str, ...] | None, str | None] | None = None) -> list[Task]:
+         segment: RoiModel | None = None) -> list[Task]:
     """One task per image under ``input_dir`` (recursively), mirrored under ``output_dir`` with suffix ``.roi``.
 
     A mask, when ``mask_dir`` is given, is the file there with the image's relative path and stem (any image suffix);
@@ -133,7 +134,8 @@ def encode_one(task: Task) -> Outcome:
 
             if not isinstance(picture.pixels, Image.Image):
                 raise RoiError("an automatic ROI needs an 8-bit gray or RGB picture, not an array: give a mask folder")
-            mask, _ = segment_roi(np.asarray(picture.pixels.convert("RGB")), *task.segment)
+            roi = task.segment
+            mask, _ = segment_roi(np.asarray(picture.pixels.convert("RGB")), roi.model, roi.classes, roi.checkpoint)
         task.output.parent.mkdir(parents=True, exist_ok=True)
         roicodec.encode(picture.pixels, mask, task.output, qualities=task.qualities, model=task.model,
                         axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash})

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import roicodec
-from roicodec import atomic, codec, inputs
+from roicodec import atomic, codec, inputs, options
 from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.metrics import psnr
 from roicodec.models import registry
@@ -30,9 +30,9 @@ STDIO = "-"
 
 def _qualities(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(q) for q in text.split(",") if q.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 75,90,100") from None
+        return options.parse_qualities(text)
+    except RoiError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _window(text: str) -> tuple[float, float] | str:
@@ -60,10 +60,6 @@ def _read_image(path: Path) -> Image.Image:
     return im
 
 
-def _classes(text: str) -> tuple[str, ...]:
-    return tuple(c.strip() for c in text.split(",") if c.strip())
-
-
 def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
     if not isinstance(image, Image.Image):
         raise RoiError("--roi auto needs an image file that Pillow reads, not an array (.npy, TIFF stack): pass --mask")
@@ -72,7 +68,8 @@ def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.n
 
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
     inputs.Planes(image, None, None, args.window)
-    mask, seg = segment_roi(np.asarray(image.convert("RGB")), *_segment_options(args))
+    roi = _segment_options(args)
+    mask, seg = segment_roi(np.asarray(image.convert("RGB")), roi.model, roi.classes, roi.checkpoint)
     if not mask.any():
         found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
         raise RoiError(f"automatic ROI found none of the ROI classes in {args.image.name} (found: {', '.join(found)}): "
@@ -81,13 +78,13 @@ def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.n
     return mask
 
 
-def _segment_options(args: argparse.Namespace) -> tuple[str | None, tuple[str, ...] | None, str | None] | None:
-    """``segment_roi``'s model, classes and checkpoint from ``--roi auto`` and its options; ``None`` without it."""
+def _segment_options(args: argparse.Namespace) -> options.RoiModel | None:
+    """The segmenter that ``--roi auto`` and its options name; ``None`` without ``--roi auto``."""
     if args.roi != "auto":
         if args.roi_model or args.roi_classes or args.roi_checkpoint:
             raise RoiError("--roi-model, --roi-checkpoint and --roi-classes go with --roi auto")
         return None
-    return args.roi_model, args.roi_classes or None, args.roi_checkpoint
+    return options.RoiModel(args.roi_model, args.roi_classes or None, args.roi_checkpoint)
 
 
 def _to_stdout(args: argparse.Namespace) -> bool:
@@ -298,12 +295,20 @@ def _encode_many(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def _add_coding_options(p: argparse.ArgumentParser) -> None:
+    default = ",".join(map(str, codec.DEFAULT_QUALITIES))
+    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
+                   help=f"JPEG quality per enhancement layer, increasing (default: {default})")
+    p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
+
+
 def _add_roi_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roi", choices=("auto",), help="auto: the ROI from a segmentation model (needs the segment extra)")
-    p.add_argument("--roi-model", help="segmentation model for --roi auto: swin-pico-camvid (default, embedded), "
-                   "upernet-swin-t-ade20k, upernet-swin-s-ade20k, upernet-swin-b-ade20k, or a local mmseg config .py")
+    names = options.roi_model_names()
+    p.add_argument("--roi-model", help=f"segmentation model for --roi auto: {names[0]} (default, embedded), "
+                   f"{', '.join(names[1:])} (downloaded once), or a local mmseg config .py")
     p.add_argument("--roi-checkpoint", help="weights for --roi-model (a path or URL); required for a local config")
-    p.add_argument("--roi-classes", type=_classes, help="comma-separated class names for --roi auto "
+    p.add_argument("--roi-classes", type=options.parse_list, help="comma-separated class names for --roi auto "
                    "(default: the model's object classes, e.g. Car,Pedestrian,Bicyclist)")
 
 
@@ -318,9 +323,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", type=Path, help="image, TIFF or .npy of the same size, non-zero = ROI; alpha 0 removes "
                    "a pixel (default: the whole image)")
     _add_roi_options(p)
-    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
-                   help="JPEG quality per enhancement layer (default: 75,90,100)")
-    p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
+    _add_coding_options(p)
     p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
     p.add_argument("--axes", help="one letter per axis of the image where its shape is ambiguous, ending in YX (gray) "
                    "or YXS (RGB), e.g. ZYX for a .npy stack (TIFF files name their own axes)")
@@ -351,9 +354,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, help="folder for the .roi files (same layout)")
     p.add_argument("--mask-dir", type=Path, help="folder of masks with the images' relative paths and stems")
     _add_roi_options(p)
-    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
-                   help="JPEG quality per enhancement layer (default: 75,90,100)")
-    p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
+    _add_coding_options(p)
     p.add_argument("--workers", type=int, help="worker processes of a local cluster (default: one per CPU)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

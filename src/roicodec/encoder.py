@@ -4,7 +4,6 @@ the file's progressive order (docs/format.md), one tile at a time. :mod:`roicode
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from roicodec import atomic, base, container, inputs, ladder, reader
+from roicodec import atomic, base, container, inputs, ladder, options, reader
 from roicodec import mask as roimask
 from roicodec.errors import RoiError
 from roicodec.inputs import ImageLike
@@ -61,12 +60,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
             the file's metadata as ``window``.
     """
     planes = inputs.Planes(image, rgb, axes, window)
-    qualities = tuple(int(q) for q in qualities)
-    if len(qualities) > container.MAX_LAYERS or not all(1 <= q <= 100 for q in qualities):
-        raise RoiError(f"qualities {qualities} are invalid: give at most {container.MAX_LAYERS} values in 1..100")
-    if any(b <= a for a, b in itertools.pairwise(qualities)):
-        raise RoiError(f"qualities {','.join(map(str, qualities))} do not increase: each layer must be of a higher "
-                       "quality than the one below it (e.g. 75,90,100), or it adds bytes and nothing else")
+    qualities = options.check_qualities(qualities)
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     described = dict(metadata or {})
