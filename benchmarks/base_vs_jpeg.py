@@ -67,7 +67,7 @@ def measure(paths: list[Path], models: list[str]) -> list[dict]:
 
 
 def means(rows: list[dict]) -> dict:
-    """Mean bpp and PSNR per (size, codec, quality), averaged over images (PSNR per image first, DESIGN.md 4)."""
+    """Mean bpp and PSNR per (size, codec, quality), averaged over images (PSNR per image first, docs/measures.md)."""
     groups = defaultdict(list)
     for r in rows:
         groups[r["size"], r["codec"], r["quality"]].append(r)

@@ -1,4 +1,4 @@
-"""The measures of DESIGN.md section 4 against values known in advance."""
+"""The measures of docs/measures.md against values known in advance."""
 
 import math
 

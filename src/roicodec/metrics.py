@@ -1,4 +1,4 @@
-"""The measures of DESIGN.md section 4, in one place: bpp from bytes, PSNR, SSIM and MS-SSIM on 8-bit data, BD-rate."""
+"""The measures of docs/measures.md, in one place: bpp from bytes, PSNR, SSIM and MS-SSIM on 8-bit data, BD-rate."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def ssim_map(reference: np.ndarray, test: np.ndarray,
     """Per-pixel SSIM of uint8 ``test`` against ``reference`` (Wang et al. 2004), averaged over channels.
 
     ``HxW`` float64, NaN on the border that scikit-image's mean SSIM leaves out, so that the mean of this map over
-    every pixel is scikit-image's SSIM with DESIGN.md's settings. ``since`` is an earlier ``(test, map)`` pair for the
+    every pixel is scikit-image's SSIM with docs/measures.md's settings. ``since`` is an earlier ``(test, map)`` pair for the
     same reference: only the window around the pixels that changed is recomputed, which gives the same map (a pixel's
     SSIM depends on pixels up to the window's half-width away) at the cost of the changed region, e.g. the ROI when a
     level refines only the ROI.
@@ -88,7 +88,7 @@ def masked_mean(values: np.ndarray, mask: np.ndarray | None = None) -> float:
 def ssim(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | None = None) -> float:
     """SSIM of uint8 ``test`` against ``reference`` over the pixels where ``mask`` is true (all if ``None``).
 
-    Gaussian window sigma 1.5, data range 255, population covariances, per channel then averaged (DESIGN.md 4).
+    Gaussian window sigma 1.5, data range 255, population covariances, per channel then averaged (docs/measures.md).
     ROI-SSIM averages the same per-pixel map over the ROI, so a full mask gives the whole-image SSIM exactly.
     """
     return masked_mean(ssim_map(reference, test), mask)

@@ -1,7 +1,7 @@
 """From the sweep's rows to what the page shows: mean curves, the JPEG base matched to roicodec's, per-level bpp
 ratios in the paper's form, BD-rates, and the base layers of every base model against JPEG and the peers.
 
-Means are over images, per operating point (metrics per image first, DESIGN.md 4); ratios are ratios of mean bpp;
+Means are over images, per operating point (metrics per image first, docs/measures.md); ratios are ratios of mean bpp;
 BD-rates run on the mean curves, as CompressAI's evaluation does. MS-SSIM is averaged over images, then put in dB
 (``-10 log10(1 - mean)``), as CompressAI's plots do; its BD-rates run on those dB.
 """

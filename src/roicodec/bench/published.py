@@ -1,4 +1,4 @@
-"""Numbers published elsewhere that the results stand beside (DESIGN.md sections 1 and 4).
+"""Numbers published elsewhere that the results stand beside (docs/measures.md).
 
 They are written into the run's ``meta.json`` so that the page, like every other number on it, reads them from the
 JSON the command wrote.
@@ -17,12 +17,12 @@ KODAK_PSNR_BD_RATE_VS_JPEG = {
     "bmshj2018-factorized": -44.0,
     "best learned codecs": -65.0,
 }
-"""Approximate BD-rate (%) against JPEG on Kodak PSNR, from CompressAI's ``results/`` tables (DESIGN.md 4)."""
+"""Approximate BD-rate (%) against JPEG on Kodak PSNR, from CompressAI's ``results/`` tables (docs/measures.md)."""
 
 
 def as_json() -> dict[str, Any]:
     return {"paper_ratios": {str(k): v for k, v in PAPER_RATIOS.items()},
             "kodak_psnr_bd_rate_vs_jpeg": KODAK_PSNR_BD_RATE_VS_JPEG,
-            "anchors_source": "CompressAI results/ tables for Kodak, as summarised in DESIGN.md section 4",
+            "anchors_source": "CompressAI results/ tables for Kodak, as summarised in docs/measures.md",
             "paper": "Samarathunga et al., Region of Interest Scalable Image Compression Using Semantic "
                      "Communications"}

@@ -1,6 +1,6 @@
 """The sweep: every image x size x codec x operating point, measured and written as one JSON line each.
 
-A row holds the stream's bytes and bpp (all bytes, DESIGN.md 4), PSNR and SSIM over the whole image and over the
+A row holds the stream's bytes and bpp (all bytes, docs/measures.md), PSNR and SSIM over the whole image and over the
 ROI, MS-SSIM over the whole image (null on images under 161 pixels a side, too small for its five scales), and the
 time to encode (the whole encoding that made the stream: for a layered codec every level shares it) and
 to decode that operating point from its own bytes. Times here are single runs on a shared machine: the speed table

@@ -1,8 +1,8 @@
 """The paper's convolutional autoencoder: the semantic (base) layer's transforms.
 
 The paper gives the recipe (ReLU inside, sigmoid output, binary cross-entropy) but not the widths; these are the
-widths that DESIGN.md's calibration measured: four stride-2 5x5 convolutions down to an 8-channel latent at 1/16 of
-the image's resolution, mirrored by four transposed convolutions.
+widths that the calibration in docs/measures.md measured: four stride-2 5x5 convolutions down to an 8-channel latent
+at 1/16 of the image's resolution, mirrored by four transposed convolutions.
 """
 
 from __future__ import annotations
