@@ -78,6 +78,11 @@ def test_whole_image_codecs_sweep_their_qualities(small) -> None:
     assert sizes == sorted(sizes)
 
 
+BASE_PSNR = {"paper-ae": 22.521, "rd-q1": 25.624, "rd-q2": 26.808, "rd-q3": 28.064, "rd-q4": 29.099, "rd-q5": 29.759}
+"""PSNR (dB) of each shipped model's base layer of the ``small`` crop. Another CPU may round a latent value here and
+there (README, "Limits"), hence the tolerance; a wrong model, table or transform moves it by far more."""
+
+
 def test_base_layers_are_every_installed_models_base_only_file(small) -> None:
     image, mask = small
     codec = next(c for c in codecs.default_codecs() if c.name == "base")
@@ -91,7 +96,7 @@ def test_base_layers_are_every_installed_models_base_only_file(small) -> None:
         decoded = codec.decode(stream)
         assert decoded.shape == image.shape and decoded.dtype == np.uint8
         assert np.array_equal(decoded, roicodec.decode(data, 0))
-        assert psnr(image, decoded) > 12, model  # a picture, however coarse (early weights included)
+        assert psnr(image, decoded) == pytest.approx(BASE_PSNR[model], abs=0.05), model
     assert [c.jobs for c in codecs.default_codecs(["paper-ae"]) if c.name == "base"] == [("paper-ae",)]
 
 

@@ -143,10 +143,12 @@ def test_unknown_base_model_is_one_line_and_status_1(tmp_path, capsys) -> None:
 
 
 def test_report_only_remakes_the_page(bench) -> None:
+    """From the committed outputs alone, the same page the run wrote, and no new measurement."""
     _status, out, page = bench
+    text, rows = page.read_text(), (out / "rows.jsonl").read_bytes()
     page.unlink()
     assert main(["--out", str(out), "--report-only"]) == 0
-    assert page.is_file()
+    assert page.read_text() == text and (out / "rows.jsonl").read_bytes() == rows
 
 
 def test_bad_input_is_one_line_and_status_1(tmp_path, capsys) -> None:

@@ -58,6 +58,14 @@ def test_mask_folder_is_read_at_full_size_and_cropped(tmp_path) -> None:
 
 
 def test_auto_roi_uses_the_embedded_segmenter(astronaut) -> None:
+    """The benchmark's ROI is the embedded segmenter's labels of its own ROI classes, on the image as coded."""
+    from roicodec.segment import EMBEDDED, load_segmenter
+
+    crop = astronaut[:240, :320]
     source = data.roi_source("auto")
-    mask = source.find(None, astronaut[:240, :320])
-    assert source.name == "auto" and mask.shape == (240, 320) and mask.dtype == bool
+    mask = source.find(None, crop)
+    assert source.name == "auto" and not source.full_size and mask.dtype == bool
+    segmenter = load_segmenter(EMBEDDED)
+    wanted = [segmenter.classes.index(name) for name in segmenter.roi_classes]
+    assert np.array_equal(mask, np.isin(segmenter(crop).labels, wanted))
+    assert 0 < mask.mean() < 1  # the crop holds some of those classes and other pixels: the check can tell
