@@ -117,9 +117,13 @@ def test_bd_rate_with_different_point_counts_and_partial_overlap() -> None:
     def quality(r: float) -> float:
         return 30 + 6 * math.log2(r)
 
+    # Quality linear in log rate: the interpolation is exact, so the answers are too, to rounding.
     test_rates = [0.3, 0.7, 1.5, 6.0]
-    assert bd_rate(RATES, [quality(r) for r in RATES], test_rates, [quality(r) for r in test_rates]) == pytest.approx(
-        0, abs=0.5)
+    anchor = [quality(r) for r in RATES]
+    assert bd_rate(RATES, anchor, test_rates, [quality(r) for r in test_rates]) == pytest.approx(0, abs=1e-9)
+    # And a codec that needs 1 / 0.9 of the rate everywhere, sampled at its own points, costs 11.1 % more.
+    slower = [quality(0.9 * r) for r in test_rates]
+    assert bd_rate(RATES, anchor, test_rates, slower) == pytest.approx(100 * (1 / 0.9 - 1), abs=1e-9)
 
 
 def test_bd_rate_without_common_range_is_nan() -> None:
