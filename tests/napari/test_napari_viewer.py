@@ -144,8 +144,14 @@ def test_roi_from_shapes_and_threshold(make_napari_viewer, small: tuple) -> None
     part(widget, "roi_source").value = "Threshold (Otsu)"
     # isHidden, not visible: the viewer is not on screen, so nothing in it counts as visible.
     assert not part(widget, "smoothing").native.isHidden() and part(widget, "shapes_layer").native.isHidden()
-    mask = widget.sources["Threshold (Otsu)"].prepare(image, layer)()
-    assert mask.shape == image.shape[:2] and 0 < mask.mean() < 1
+    from skimage.filters import gaussian, threshold_otsu
+
+    luma = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    for sigma in (3.5, 0.0):  # what the spin box says reaches the threshold, not the default
+        part(widget, "smoothing").value = sigma
+        mask = widget.sources["Threshold (Otsu)"].prepare(image, layer)()
+        gray = gaussian(luma, sigma=sigma, preserve_range=True) if sigma else luma
+        assert np.array_equal(mask, gray > threshold_otsu(gray)) and 0 < mask.mean() < 1, sigma
     assert "Semantic (Swin)" not in widget.sources or callable(widget.sources["Semantic (Swin)"].prepare)
 
 
