@@ -185,9 +185,26 @@ def test_jpeg_points_fit_the_levels_budgets(small: tuple, small_file: bytes, sma
     levels = level_points(info, small_levels, image, mask)
     assert [p.setting for p in levels] == ["L0 (base)", "L1 (q75)", "L2 (q90)", "L3 (q100)"]
     assert levels[3].roi_psnr > levels[1].roi_psnr > levels[0].roi_psnr
-    jpeg = jpeg_points(image, mask, [p.bytes for p in levels])
-    assert all(j.bytes <= p.bytes or j.setting == "q1" for j, p in zip(jpeg, levels))
-    assert all(j.psnr is not None for j in jpeg)
+    import io
+
+    from PIL import Image
+
+    from roicodec.metrics import psnr
+
+    def jpeg(quality: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, "JPEG", quality=quality, optimize=True)
+        return buf.getvalue()
+
+    points = jpeg_points(image, mask, [p.bytes for p in levels])
+    for point, level in zip(points, levels, strict=True):
+        # The highest quality that fits the level's bytes (q1 when none does), scored on its own decoded pixels.
+        quality = int(point.setting[1:])
+        data = jpeg(quality)
+        assert point.bytes == len(data) and (len(data) <= level.bytes or quality == 1)
+        assert quality == 100 or len(jpeg(quality + 1)) > level.bytes
+        decoded = np.asarray(Image.open(io.BytesIO(data)))
+        assert (point.psnr, point.roi_psnr) == (psnr(image, decoded), psnr(image, decoded, mask))
     assert level_points(info, small_levels)[0].psnr is None
 
 
