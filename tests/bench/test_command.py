@@ -41,6 +41,7 @@ def test_command_succeeds_and_writes_everything(bench) -> None:
     text = page.read_text()
     assert "results/rd_full.png" in text and "results/ratios.png" in text
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)  # a NaN printed as a number ("luminance" is fine)
+    assert not re.search(r"\bissues?\b", text, re.IGNORECASE)  # a page states its targets as the project's own
 
 
 def test_rows_cover_every_codec_level_and_setting(bench) -> None:
