@@ -1,6 +1,7 @@
-"""Train the rate-distortion base models (``rd-q1`` ... ``rd-q5``) in one run, and export them to the package.
+"""Train the rate-distortion base models (``rd-q1`` ... ``rd-q5``) in one run.
 
-    python -m roicodec.models.train_rd --data ../shared/data/bsds500
+    python -m training.base_rd --data ../shared/data/bsds500 --work out/rd-train
+    python -m training.export out/rd-train/rd-q*.npz
 
 The shipped models came from two runs, the second started from the first (``--init``) with a rate added below;
 their cards give both commands.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,15 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
-from roicodec.models.checkpoint import Checkpoint
 from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
-from roicodec.models.paper_ae import STRIDE
 from roicodec.models.store import save_model
-from roicodec.models.train import _load_images
+from training.checkpoint import Checkpoint
+from training.loop import run_log, set_lr, step
+from training.photos import load_photos, random_crops, test_photos
 
 LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013)
 """CompressAI's lambdas for its qualities 1-4 (MSE on [0, 1] x 255^2) and one step below them: the low end, where a
@@ -94,27 +93,6 @@ class GainedFamily(nn.Module):
         return net
 
 
-def _crops(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> torch.Tensor:
-    out = np.empty((count, size, size, 3), np.uint8)
-    for k, i in enumerate(rng.integers(0, len(images), count)):
-        img = images[i]
-        y = rng.integers(0, img.shape[0] - size + 1)
-        x = rng.integers(0, img.shape[1] - size + 1)
-        crop = img[y:y + size, x:x + size]
-        out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
-    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
-
-
-def _test_images(data: Path, count: int) -> list[torch.Tensor]:
-    out = []
-    for path in sorted((data / "test").glob("*.jpg"))[:count]:
-        arr = np.asarray(Image.open(path).convert("RGB"))
-        h, w = arr.shape[:2]
-        arr = arr[:h - h % STRIDE, :w - w % STRIDE]
-        out.append(torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None].float().div_(255.0))
-    return out
-
-
 @torch.no_grad()
 def evaluate(family: GainedFamily, images: list[torch.Tensor]) -> list[dict[str, float]]:
     """Per rate, mean ideal bpp (from the entropy model, rounded latent) and PSNR on BSDS500 test images."""
@@ -138,10 +116,9 @@ def lr_at(it: int, iters: int, lr: float, warmup: int = 0) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roicodec.models.train_rd", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.base_rd", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/bsds500"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "weights")
-    parser.add_argument("--work", type=Path, default=Path("out/rd-train"), help="checkpoints and log")
+    parser.add_argument("--work", type=Path, default=Path("out/rd-train"), help="checkpoints, log and the weights")
     parser.add_argument("--iters", type=int, default=12000)
     parser.add_argument("--batch", type=int, default=8, help="crops per step, spread evenly over the rates")
     parser.add_argument("--crop", type=int, default=128)
@@ -165,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    images = _load_images(args.data)
-    tests = _test_images(args.data, 12)
+    images = load_photos(args.data)
+    tests = test_photos(args.data, 12)
     family = GainedFamily(args.channels, args.latent_channels, tuple(args.lambdas))
     lambdas = torch.tensor(args.lambdas)
     optimizer = torch.optim.Adam(family.parameters(), lr=args.lr)
@@ -194,45 +171,35 @@ def main(argv: list[str] | None = None) -> int:
         elapsed, init_iter = float(init["elapsed"]), init.get("init_iter", 0) + init["iter"]
         print(f"started from {args.init} (iteration {init['iter']})", flush=True)
 
-    log = (args.work / "log.jsonl").open("a")
     tic = time.monotonic() - elapsed
     slots = torch.arange(args.batch)
-    try:  # the log is closed even when a stop interrupts the run
+    with run_log(args.work) as log:
         for it in range(start, 0 if args.export_only else args.iters):
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
+            set_lr(optimizer, lr_at(it, args.iters, args.lr, args.warmup))
             # Rotate the rates over the batch so that each gets the same share of crops when they do not divide it.
             rates = (slots + it * args.batch) % len(lambdas)
-            x = _crops(images, args.crop, args.batch, rng)
+            x = random_crops(images, args.crop, args.crop, rng, args.batch)
             x_hat, bits = family(x, rates)
             mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
             bpp = bits / (args.crop * args.crop)
             loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(family.parameters(), 1.0)
-            optimizer.step()
+            step(optimizer, loss, family.parameters(), clip=1.0)
             done = it + 1
             if done % 50 == 0:
                 print(f"iter {done} loss {loss.item():.4f} bpp {bpp.mean().item():.3f} "
                       f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
             if done % args.eval_every == 0 or done == args.iters:
-                entry = {"iter": done, "total_iter": init_iter + done,
-                         "minutes": round((time.monotonic() - tic) / 60, 2), "bsds_test": evaluate(family, tests)}
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
-                print(json.dumps(entry), flush=True)
+                log.write({"iter": done, "total_iter": init_iter + done,
+                           "minutes": round((time.monotonic() - tic) / 60, 2), "bsds_test": evaluate(family, tests)})
             if done % 200 == 0 or done == args.iters:
                 checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic, lambdas=args.lambdas,
                                 init_iter=init_iter)
-    finally:
-        log.close()
     state = checkpoint.load(family)
     if state is None:
         parser.error(f"nothing to export: {checkpoint.path} does not exist")
     family.eval()
     recipe: dict[str, Any] = {
-        "command": " ".join(["python -m roicodec.models.train_rd", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m training.base_rd", *(argv if argv is not None else sys.argv[1:])]),
         "data": str(args.data), "splits": ["train", "val"], "images": len(images), "iters": args.iters,
         "trained_iters": state.get("init_iter", 0) + state["iter"], "batch": args.batch, "crop": args.crop, "lr": args.lr,
         "lr_step": "x0.1 after 85 % of the iterations", "warmup": args.warmup,
@@ -244,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     for r, lam in enumerate(args.lambdas):
         offsets, freqs = family.densities[r].tables()
         name = f"rd-q{r + 1}"
-        path = save_model(args.out / f"{name}.npz", name, family.export(r), offsets, freqs,
+        path = save_model(args.work / f"{name}.npz", name, family.export(r), offsets, freqs,
                           {**recipe, "lambda": lam, "rate_index": r}, config)
-        print(f"exported {path}", flush=True)
+        print(f"wrote {path} (into the package: python -m training.export {path})", flush=True)
     return 0
 
 

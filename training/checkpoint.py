@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from roicodec import atomic
+
 
 class Checkpoint:
     def __init__(self, work: Path, iters: int) -> None:
@@ -45,8 +47,7 @@ class Checkpoint:
     def save(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator, done: int,
              elapsed: float, **extra: Any) -> None:
         """Write the run's state after iteration ``done``; replaced whole, so a stop mid-write keeps the last one."""
-        tmp = self.path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
-                    "iters": self.iters, "elapsed": elapsed, "torch_rng": torch.get_rng_state(),
-                    "numpy_rng": json.dumps(rng.bit_generator.state), **extra}, tmp)
-        tmp.replace(self.path)
+        with atomic.replacing(self.path) as f:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iter": done,
+                        "iters": self.iters, "elapsed": elapsed, "torch_rng": torch.get_rng_state(),
+                        "numpy_rng": json.dumps(rng.bit_generator.state), **extra}, f)

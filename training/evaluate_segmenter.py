@@ -1,6 +1,6 @@
 """Score a segmenter on CamVid: IoU per class and their mean over the 11 classes, printed as JSON.
 
-    python -m roicodec.segment.evaluate --data ../shared/data/camvid --split val
+    python -m training.evaluate_segmenter --data ../shared/data/camvid --split val
 
 Inference goes through the same :class:`Segmenter` path as ``--roi auto``, so the figures are those of what ships.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from roicodec.segment.camvid import CLASSES, load_split
 from roicodec.segment.metrics import class_iou, confusion
 from roicodec.segment.segmenter import load_segmenter
 from roicodec.segment.sources import EMBEDDED
+from training.camvid import CLASSES, load_split
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roicodec.segment.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate_segmenter", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="CamVid folder with val/ and valannot/")
     parser.add_argument("--split", default="val", choices=("train", "val"))
     parser.add_argument("--model", default=EMBEDDED, help="a model name or local config (must predict CamVid's 11)")
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
               # null: a class absent from both truth and prediction, left out of the mean.
               "IoU": {name: None if np.isnan(v) else round(float(v), 4) for name, v in zip(CLASSES, iou)},
               "seconds": round(time.perf_counter() - tic, 1),
-              "command": " ".join(["python -m roicodec.segment.evaluate", *(sys.argv[1:] if argv is None else argv)])}
+              "command": " ".join(["python -m training.evaluate_segmenter", *(sys.argv[1:] if argv is None else argv)])}
     print(json.dumps(report, indent=2))
     return 0
 

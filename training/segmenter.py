@@ -1,19 +1,20 @@
-"""Train the embedded segmenter on CamVid train, choose the checkpoint on CamVid val, and export it to the package.
+"""Train the embedded segmenter on CamVid train and choose the checkpoint on CamVid val.
 
-    python -m roicodec.segment.train --data ../shared/data/camvid
+    python -m training.segmenter --data ../shared/data/camvid --work out/segment-train
+    python -m training.export out/segment-train/swin-pico-camvid.npz
 
 The model is built from the package config through mmseg's registry; the loop is plain PyTorch because it needs no
 more than a forward, a loss and a step. Random crops of rescaled frames (scale 0.5-1.5, horizontal flips, colour
 jitter), class-weighted cross-entropy (1/ln(1.10 + p): ENet's weights made milder, because with ENet's 1.02 the model
 called buildings cars to win the rare class),
 AdamW with linear warm-up and a poly decay. Every ``--eval-every`` iterations the model is scored on val at full
-resolution; the best one so far is exported. ``last.ckpt`` in ``--work`` lets a stopped run resume where it was.
+resolution; the best one so far is written to ``--work``. ``last.ckpt`` there lets a stopped run resume where it
+was.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from importlib import resources
@@ -24,15 +25,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from roicodec.models.checkpoint import Checkpoint
 from roicodec.segment.build import build_model, load_config
-from roicodec.segment.camvid import CLASSES, IGNORE, load_split
 from roicodec.segment.metrics import class_iou, confusion
+from roicodec.segment.sources import EMBEDDED
 from roicodec.segment.store import save_weights
+from training.camvid import CLASSES, IGNORE, load_split
+from training.checkpoint import Checkpoint
+from training.loop import run_log, set_lr, step
 
 PACKAGE = Path(str(resources.files("roicodec.segment")))
 DEFAULT_CONFIG = PACKAGE / "configs" / "swin-pico_segformerhead_camvid.py"
-DEFAULT_OUT = PACKAGE / "weights" / "swin-pico-camvid.npz"
 
 
 def class_weights(labels: list[np.ndarray], num_classes: int) -> torch.Tensor:
@@ -107,12 +109,13 @@ def lr_at(it: int, iters: int, lr: float, warmup: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roicodec.segment.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.segmenter", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True,
                         help="CamVid folder with train/, trainannot/, val/, valannot/")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="weight file the best checkpoint is exported to")
-    parser.add_argument("--work", type=Path, default=Path("out/segment-train"), help="checkpoints and log")
+    parser.add_argument("--work", type=Path, default=Path("out/segment-train"),
+                        help="checkpoints, log and the best model's weights")
+    parser.add_argument("--name", default=EMBEDDED, help="the weight file's name (in --work)")
     parser.add_argument("--iters", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)
@@ -148,25 +151,21 @@ def main(argv: list[str] | None = None) -> int:
         start, best, elapsed = state["iter"], state["best"], state["elapsed"]
         print(f"resumed at iteration {start}, best val mIoU {best:.4f}", flush=True)
 
-    recipe = {"command": " ".join(["python -m roicodec.segment.train", *(argv if argv is not None else sys.argv[1:])]),
+    out = args.work / f"{args.name}.npz"
+    recipe = {"command": " ".join(["python -m training.segmenter", *(argv if argv is not None else sys.argv[1:])]),
               "config": args.config.name, "data": str(args.data), "seed": args.seed, "iters": args.iters,
               "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
               "warmup": args.warmup, "threads": args.threads, "class_weights": [round(float(w), 4) for w in weights]}
-    log = (args.work / "log.jsonl").open("a")
     tic = time.monotonic() - elapsed
-    try:  # the log is closed even when a stop interrupts the run
+    with run_log(args.work) as log:
         for it in range(start, args.iters):
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
+            set_lr(optimizer, lr_at(it, args.iters, args.lr, args.warmup))
             batch = [random_crop(train_images[i], train_labels[i], args.crop, rng)
                      for i in rng.integers(0, len(train_images), args.batch)]
             images = normalise(torch.stack([b[0] for b in batch]), mean, std)
             targets = torch.stack([b[1] for b in batch])
             loss = F.cross_entropy(predict(model, images), targets, weight=weights, ignore_index=IGNORE)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
+            step(optimizer, loss, model.parameters(), clip=5.0)
             done = it + 1
             if done % 20 == 0:
                 print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
@@ -177,19 +176,16 @@ def main(argv: list[str] | None = None) -> int:
                 minutes = (time.monotonic() - tic) / 60
                 entry = {"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4), "val_miou": miou,
                          "val_iou": dict(zip(CLASSES, map(float, iou)))}
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
-                print(json.dumps(entry), flush=True)
+                log.write(entry)
                 if miou > best:
                     best = miou
-                    meta = {"name": args.out.stem, "config": args.config.name, "classes": list(CLASSES),
+                    meta = {"name": args.name, "config": args.config.name, "classes": list(CLASSES),
                             "recipe": recipe, "chosen_at_iter": done, "val_miou": miou,
                             "val_iou": entry["val_iou"], "train_minutes": round(minutes, 2)}
-                    save_weights(args.out, model.state_dict(), meta)
+                    save_weights(out, model.state_dict(), meta)
                 checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
-    finally:
-        log.close()
-    print(f"done: best val mIoU {best:.4f}, exported to {args.out}, {(time.monotonic() - tic) / 60:.1f} min")
+    print(f"done: best val mIoU {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min "
+          f"(into the package: python -m training.export {out})")
     return 0
 
 

@@ -8,7 +8,7 @@ from roicodec.models import registry
 from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.layers import GDN
-from roicodec.models.train_rd import LAMBDAS, GainedFamily
+from training.base_rd import LAMBDAS, GainedFamily
 
 FAMILY = [f"rd-q{q}" for q in range(1, len(LAMBDAS) + 1)]
 

@@ -3,7 +3,7 @@ import pytest
 
 from roicodec.errors import UnsupportedImageError
 from roicodec.segment import EMBEDDED, Segmenter, load_segmenter
-from roicodec.segment.camvid import CLASSES
+from training.camvid import CLASSES
 from roicodec.segment.segmenter import _tiles
 
 pytest.importorskip("mmseg")

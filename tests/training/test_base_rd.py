@@ -4,34 +4,13 @@ import numpy as np
 import pytest
 
 from roicodec import weights
-from roicodec.models import train_rd
+from training import base_rd as train_rd
 from roicodec.models.base_model import BaseModel
 
 
-@pytest.fixture()
-def keep_torch_threads():
-    import torch
-
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture()
-def tiny_bsds(tmp_path, astronaut):
-    from PIL import Image
-
-    for split, count in (("train", 3), ("val", 1), ("test", 2)):
-        (tmp_path / "bsds" / split).mkdir(parents=True)
-        for i in range(count):
-            Image.fromarray(astronaut[i * 40:i * 40 + 160, :192]).save(tmp_path / "bsds" / split / f"{i}.jpg")
-    return tmp_path / "bsds"
-
-
 def test_trains_resumes_and_exports_the_family(tiny_bsds, tmp_path, capsys, keep_torch_threads, astronaut) -> None:
-    out, work = tmp_path / "weights", tmp_path / "work"
-    out.mkdir()
-    argv = ["--data", str(tiny_bsds), "--out", str(out), "--work", str(work), "--batch", "4", "--crop", "64",
+    out = work = tmp_path / "work"  # the weights stay in the run's folder until training.export
+    argv = ["--data", str(tiny_bsds), "--work", str(work), "--batch", "4", "--crop", "64",
             "--channels", "8", "--latent-channels", "6", "--eval-every", "2", "--threads", "1", "--iters", "2"]
     assert train_rd.main(argv) == 0
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
@@ -54,18 +33,17 @@ def test_a_run_starts_from_another_runs_checkpoint(tiny_bsds, tmp_path, capsys, 
     first, second = tmp_path / "first", tmp_path / "second"
     common = ["--data", str(tiny_bsds), "--batch", "4", "--crop", "64", "--channels", "8", "--latent-channels", "6",
               "--eval-every", "2", "--threads", "1", "--iters", "2"]
-    assert train_rd.main([*common, "--out", str(tmp_path / "w1"), "--work", str(first)]) == 0
-    assert train_rd.main([*common, "--out", str(tmp_path / "w2"), "--work", str(second),
+    assert train_rd.main([*common, "--work", str(first)]) == 0
+    assert train_rd.main([*common, "--work", str(second),
                           "--init", str(first / "last.ckpt"), "--warmup", "10"]) == 0
     assert f"started from {first / 'last.ckpt'} (iteration 2)" in capsys.readouterr().out
     log = [json.loads(line) for line in (second / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iter"] == 2 and log[-1]["total_iter"] == 4
-    meta, _ = weights.read(tmp_path / "w2" / "rd-q1.npz")
+    meta, _ = weights.read(second / "rd-q1.npz")
     assert meta["recipe"]["trained_iters"] == 4 and meta["recipe"]["init"] == str(first / "last.ckpt")
     with pytest.raises(SystemExit):
-        train_rd.main([*common, "--out", str(tmp_path / "w3"), "--work", str(tmp_path / "third"),
-                       "--init", str(tmp_path / "nowhere.ckpt")])
-    assert "--init" in capsys.readouterr().err and not (tmp_path / "w3").exists()
+        train_rd.main([*common, "--work", str(tmp_path / "third"), "--init", str(tmp_path / "nowhere.ckpt")])
+    assert "--init" in capsys.readouterr().err and not list((tmp_path / "third").glob("*.npz"))
 
 
 def test_warm_start_maps_each_rate_to_the_nearest_trained_one() -> None:
@@ -97,7 +75,7 @@ def test_the_step_size_warms_up_then_drops_a_decade() -> None:
 
 
 def test_a_resume_keeps_the_lambdas(tiny_bsds, tmp_path, capsys, keep_torch_threads) -> None:
-    common = ["--data", str(tiny_bsds), "--out", str(tmp_path / "w"), "--work", str(tmp_path / "work"), "--batch",
+    common = ["--data", str(tiny_bsds), "--work", str(tmp_path / "work"), "--batch",
               "4", "--crop", "64", "--channels", "8", "--latent-channels", "6", "--threads", "1", "--iters", "2"]
     assert train_rd.main([*common, "--lambdas", "0.001", "0.01"]) == 0
     for lambdas in (["0.001", "0.02"], ["0.001", "0.002", "0.01"]):  # same shapes, then other shapes
@@ -107,4 +85,4 @@ def test_a_resume_keeps_the_lambdas(tiny_bsds, tmp_path, capsys, keep_torch_thre
     with pytest.raises(SystemExit):
         train_rd.main([*common, "--lambdas", "0.01", "0.001"])
     assert "ascending" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["rd-q1.npz", "rd-q2.npz"]
+    assert sorted(p.name for p in (tmp_path / "work").glob("*.npz")) == ["rd-q1.npz", "rd-q2.npz"]

@@ -9,12 +9,12 @@ pytest.importorskip("mmseg")
 
 
 def test_evaluate_prints_miou_and_iou_per_class_as_json(fake_camvid, capsys) -> None:
-    from roicodec.segment import evaluate
+    from training import evaluate_segmenter as evaluate
 
     assert evaluate.main(["--data", str(fake_camvid)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["model"] == "swin-pico-camvid" and report["images"] == 2 and len(report["IoU"]) == 11
-    assert report["split"] == "val" and report["command"] == f"python -m roicodec.segment.evaluate --data {fake_camvid}"
+    assert report["split"] == "val" and report["command"] == f"python -m training.evaluate_segmenter --data {fake_camvid}"
     scored = [v for v in report["IoU"].values() if v is not None]
     assert scored and report["mIoU"] == pytest.approx(np.mean(scored), abs=1e-4)  # the mean of what it lists
 
@@ -26,7 +26,7 @@ def test_evaluate_scores_known_predictions(tmp_path, monkeypatch, capsys) -> Non
     with its top row unlabelled (11, left out); prediction Car, but Road in the bottom row.
     Sky: 8 right / 8 predicted + 0 missed + 8 wrongly = 0.5. Road: 0 / (8 missed + 4 wrongly) = 0. Car: 8 right of
     12 labelled, 4 missed = 8 / 12. Other classes never seen: null and out of the mean. Pixel accuracy 16 / 28."""
-    from roicodec.segment import evaluate
+    from training import evaluate_segmenter as evaluate
 
     for folder in ("val", "valannot"):
         (tmp_path / folder).mkdir()

@@ -8,20 +8,13 @@ from roicodec.weights import read_meta
 pytest.importorskip("mmseg")
 
 
-@pytest.fixture()
-def keep_torch_threads():
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_path, capsys, keep_torch_threads,
                                                             monkeypatch) -> None:
-    from roicodec.segment import train
+    from training import segmenter as train
 
-    out, work = tmp_path / "w.npz", tmp_path / "work"
-    argv = ["--data", str(fake_camvid), "--out", str(out), "--work", str(work), "--batch", "2", "--crop", "32",
+    work = tmp_path / "work"
+    out = work / "w.npz"  # stays in the run's folder until training.export
+    argv = ["--data", str(fake_camvid), "--name", "w", "--work", str(work), "--batch", "2", "--crop", "32",
             "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1", "--iters", "4"]
     evaluate, calls = train.evaluate, []
 

@@ -17,7 +17,8 @@ import torch
 from roicodec.models.entropy import LatentCoder
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
-from roicodec.models.preview import PREVIEW_SCALE, PreviewHead
+from roicodec.models import PREVIEW_SCALE
+from roicodec.models.preview import PreviewHead
 
 HALO = 4
 """Latent cells (64 pixels) of context on each side of a tile; the encoder's receptive field is 61 pixels."""

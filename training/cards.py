@@ -1,6 +1,6 @@
 """Write the model cards of the rate-distortion base models (``src/roicodec/models/weights/rd-q*.md``).
 
-    python scripts/rd_cards.py
+    python -m training.cards
 
 Every figure on a card comes from a file: the recipe stored in the weights, the training logs of both runs
 (``docs/results/rd_train/``, copied from the runs' ``--work`` folders) and ``docs/results/base_vs_jpeg.json``
@@ -15,10 +15,13 @@ from pathlib import Path
 
 from roicodec import weights
 from roicodec.models import registry
-from roicodec.models.train_rd import FIRST_RUN_LAMBDAS as RUN1_LAMBDAS
+from training.base_rd import FIRST_RUN_LAMBDAS as RUN1_LAMBDAS
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN1_COMMAND = "python -m roicodec.models.train_rd --data ../shared/data/bsds500 --lambdas 0.0018 0.0035 0.0067 0.013 " \
+OLD_TRAINER, TRAINER = "python -m roicodec.models.train_rd", "python -m training.base_rd"
+"""The trainer's name when the shipped runs were made, and now (same options; weights then go through
+``python -m training.export``)."""
+RUN1_COMMAND = f"{TRAINER} --data ../shared/data/bsds500 --lambdas 0.0018 0.0035 0.0067 0.013 " \
                "--iters 36000 --threads 2 --work out/rd-train"
 CURVE_AT = (2000, 6000, 12000, 18000, 24000, 30000, 36000)
 """First-run iterations the cards list; the second run's are listed every 8,000."""
@@ -54,7 +57,8 @@ def _card(name: str, meta: dict, params: int, size: int, digest: str, family: li
             "ReLU, sigmoid) from the latent to a 1/4-size image, distilled so that it matches this model's decoded "
             "base, 4x4\naveraged, on BSDS500 crops: fit "
             f"{preview['fit_psnr_db']:.2f} dB PSNR against that target. Made by\n"
-            f"`python -m roicodec.models.preview --data ../shared/data/bsds500 --model {name}` (recipe and the hash of "
+            f"`python -m training.preview --data ../shared/data/bsds500 --model {name}`, then `python -m "
+            f"training.export out/preview/{name}.preview.npz` (recipe and the hash of "
             "the base\nweights it was distilled from are in its `meta`; a head for other weights is not used).")
     else:
         preview_text = "None ships yet: thumbnails decode the full base and shrink it."
@@ -78,7 +82,7 @@ rate + lambda x distortion, after Balle et al. 2018 ("bmshj2018-factorized").
 | licence | the weights are derived from BSDS500, which is distributed for research use (`../shared/data/README.md`): use them for research. The project's BSD-3-Clause licence covers its code; it cannot grant more on the weights than the images allow. No other data (no pre-training) went in |
 | recipe | one set of transforms for all rates (Cui et al. 2021's gained variable rate: shared transforms, a gain and an inverse-gain vector and an entropy model per rate; each batch of {r['batch']} random {r['crop']}x{r['crop']} crops, horizontally flipped half the time, spreads over the rates); export folds this rate's gains into the last analysis and first synthesis layers. Two runs. **Run 1**: lambdas {', '.join(str(x) for x in RUN1_LAMBDAS)}, 36,000 iterations, Adam at 0.0003 (x0.1 after 85 % of them). **Run 2**: started from run 1's last checkpoint with lambda {first} added below (its rate starts from the nearest trained one's, gains moved by half the log-lambda step), lambdas {lams}, {r['iters']:,} iterations, Adam at {r['lr']} reached over {r['warmup']:,} iterations, x0.1 after 85 % of them. Both: gradient norm clipped at 1, additive uniform noise U(-0.5, 0.5) as the stand-in for rounding, seed {r['seed']}; torch {r['torch']} CPU. {r['trained_iters']:,} iterations and {r['train_minutes']:.0f} minutes of training in all on the project's shared 2-core machine |
 | schedule as it ran | run 1 started with `--threads 1`, was stopped at iteration 13,800 while a segmentation model trained beside it, and resumed from that checkpoint with `--threads 2` (threads change the speed, not the recipe); run 2 ran through with `--threads 2` |
-| commands | run 1: `{RUN1_COMMAND}`; run 2: `{r['command']}`. Each checkpoints to its `--work` folder and resumes from there after a stop; the recipe is stored in the `.npz` under `meta` |
+| commands | run 1: `{RUN1_COMMAND}`; run 2: `{r['command'].replace(OLD_TRAINER, TRAINER)}`; then `python -m training.export out/rd-train-2/rd-q*.npz`. Each checkpoints to its `--work` folder and resumes from there after a stop; the recipe is stored in the `.npz` under `meta` (the runs were made when the trainer was `roicodec.models.train_rd`, with the same options) |
 
 ## Rate and distortion
 
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         preview_path = info.path.with_suffix(".preview.npz")
         preview = weights.read(preview_path)[0] if preview_path.exists() else None
         if preview is not None and preview["base_hash"] != info.hash.hex():
-            parser.error(f"{preview_path} was distilled from other weights: run python -m roicodec.models.preview "
+            parser.error(f"{preview_path} was distilled from other weights: run python -m training.preview "
                          f"--model {name} first")
         params = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
         text = _card(name, meta, params, info.path.stat().st_size, info.hash.hex(), family, curve, sizes, preview)
