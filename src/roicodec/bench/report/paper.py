@@ -25,8 +25,8 @@ def section(summary: dict[str, Any], paper: dict[int, float], sizes: Sequence[st
 
 def _claim(paper: dict[int, float]) -> str:
     return (f"The paper reports that its scalable JPEG baseline needs {paper[0]}x the bpp of its own codec at the "
-            f"base layer and {paper[1]}x, {paper[2]}x, {paper[3]}x at ROI levels 1-3 (as the project's design notes "
-            "summarise the paper; they name no JPEG base quality). The ratio depends on that quality, so each table "
+            f"base layer and {paper[1]}x, {paper[2]}x, {paper[3]}x at ROI levels 1-3 (as docs/measures.md "
+            "summarises the paper; it names no JPEG base quality). The ratio depends on that quality, so each table "
             "gives it at the PSNR-matched base and over the whole sweep.")
 
 
