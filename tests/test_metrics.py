@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import sample_path
 from skimage.metrics import structural_similarity
 
 from roicodec.metrics import (
@@ -24,10 +23,8 @@ from roicodec.metrics import (
 
 
 @pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    from PIL import Image
-
-    return np.ascontiguousarray(np.asarray(Image.open(sample_path("astronaut.png")).convert("RGB"))[40:140, 150:270])
+def photo(astronaut: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(astronaut[40:140, 150:270])
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
@@ -199,10 +196,8 @@ def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("shape", [(192, 256), (171, 183)])  # even sides, and odd sides at every scale
-def test_ms_ssim_is_pytorch_msssims(shape: tuple[int, int]) -> None:
-    from PIL import Image
-
-    photo = np.asarray(Image.open(sample_path("astronaut.png")).convert("RGB"))[100:100 + shape[0], 120:120 + shape[1]]
+def test_ms_ssim_is_pytorch_msssims(shape: tuple[int, int], astronaut: np.ndarray) -> None:
+    photo = astronaut[100:100 + shape[0], 120:120 + shape[1]]
     for sigma in (4, 25):
         test = noisy(photo, sigma, seed=sigma)
         value = ms_ssim(photo, test)

@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import sample_path
 from PIL import Image
 
 import roicodec
@@ -20,11 +19,10 @@ from roicodec.models import registry
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, astronaut):
     root = tmp_path_factory.mktemp("bench")
     images = root / "images"
     images.mkdir()
-    astronaut = np.asarray(Image.open(sample_path("astronaut.png")).convert("RGB"))
     Image.fromarray(astronaut[0:176, 130:322]).save(images / "face.png")
     out = root / "docs" / "results"
     status = main(["--data", str(images), "--out", str(out), "--sizes", "full,64x96", "--speed-images", "1",
