@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from shared_data import DATA
 
 import roicodec
-
-DATA = Path(os.environ.get("ROICODEC_DATA", Path(__file__).parents[1] / ".." / "shared" / "data")).resolve()
 
 
 def sample_path(name: str) -> Path:
@@ -39,14 +37,6 @@ def small_file(small: tuple[np.ndarray, np.ndarray]) -> bytes:
 @pytest.fixture(scope="session")
 def small_levels(small_file: bytes) -> list[np.ndarray]:
     return roicodec.open(small_file).decode_all()
-
-
-def kodak() -> list[Path]:
-    """The 24 Kodak images; missing data is an error, not a skip, so that CI cannot pass without them."""
-    paths = sorted((DATA / "kodak").glob("kodim*.png"))
-    if len(paths) != 24:
-        raise FileNotFoundError(f"expected the 24 Kodak images under {DATA}/kodak: set ROICODEC_DATA")
-    return paths
 
 
 CAMVID = DATA / "camvid"

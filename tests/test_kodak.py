@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import kodak
 from PIL import Image
+from shared_data import kodak
 
 import roicodec
 from roicodec.metrics import psnr
