@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import struct
 import subprocess
 import sys
@@ -74,7 +76,7 @@ def test_truncated_file_opens_on_what_it_holds(tmp_path: Path, small_file: bytes
     info = roicodec.open(small_file).level_info
     path = tmp_path / "cut.roi"
     path.write_bytes(small_file[:info[1].bytes])
-    (levels, meta, _), (mask, _, _) = read_roi(str(path))
+    (levels, _, _), _ = read_roi(str(path))
     assert levels.shape[0] == 2
     path.write_bytes(small_file[:info[0].bytes])
     assert [t for _, _, t in read_roi(str(path))] == ["image"]  # the mask is past the cut
@@ -256,7 +258,7 @@ def test_stack_description_round_trip_and_files_from_before(tmp_path: Path, astr
                                       units=("nm", "um", "um"), axis_labels=("-3", "-2", "-1"))])
     with roicodec.open(path) as f:
         assert f.metadata["scale"] == [2.0, 0.1, 0.1] and "axis_labels" not in f.metadata
-    (levels, meta, _), (_, roi_meta, _) = read_roi(str(path))
+    (_, meta, _), (_, roi_meta, _) = read_roi(str(path))
     assert meta["scale"] == (1.0, 2.0, 0.1, 0.1) and meta["translate"] == (0.0, 5.0, 1.0, 2.0)
     assert meta["units"] == ("pixel", "nm", "um", "um") and meta["axis_labels"] == ("level", "plane", "y", "x")
     assert roi_meta["scale"] == (0.1, 0.1) and roi_meta["units"] == ("um", "um")
@@ -267,3 +269,79 @@ def test_stack_description_round_trip_and_files_from_before(tmp_path: Path, astr
     (_, meta, _), _ = roi_layers(old, "file")
     assert meta["scale"] == (1.0, 1.0, 0.5, 0.25) and "units" not in meta
     assert meta["axis_labels"] == ("level", "plane", "y", "x")
+
+
+def test_reading_decodes_nothing_and_keeps_no_file_bytes(tmp_path: Path, small_file: bytes, z_stack: Path,
+                                                         decodes: list) -> None:
+    path = tmp_path / "crop.roi"
+    path.write_bytes(small_file)
+    (levels, meta, _), _ = read_roi(str(path))
+    (stack, stack_meta, _), _ = read_roi(str(z_stack))
+    assert decodes == [] and levels.shape == (4, 100, 120, 3) and stack.shape == (4, 6, 48, 64)
+    for m, p in ((meta, path), (stack_meta, z_stack)):
+        info = m["metadata"]["roicodec"]
+        json.dumps(m["metadata"])  # plain data: no bytes, no objects
+        assert info["path"] == str(p) and len(info["levels"]) == 4 and "file" not in info
+
+    shown = np.asarray(levels[2])
+    assert decodes == [(2, None)]
+    np.testing.assert_array_equal(shown, roicodec.decode(small_file, 2))
+    decodes.clear()
+    shown = np.asarray(stack[1, 4])
+    assert decodes == [(1, (4,))]
+    np.testing.assert_array_equal(shown, roicodec.decode(z_stack, 1, plane=4))
+
+
+def test_lazy_levels_never_share_a_file_between_threads(z_stack: Path, decodes) -> None:
+    (levels, _, _), _ = read_roi(str(z_stack))
+    everything = levels.compute(scheduler="threads", num_workers=6)
+    chunks = decodes.files
+    assert len(chunks) == 4 * 6 and len({id(f) for f, _ in chunks}) == len(chunks)  # a RoiFile per chunk
+    assert len({thread for _, thread in chunks}) > 1, "dask decoded on one thread: nothing was shown"
+    with roicodec.open(z_stack) as f:
+        np.testing.assert_array_equal(everything, np.stack(f.decode_all()))
+
+
+def test_a_layer_reads_its_file_while_it_holds_the_same_coded_image(tmp_path: Path, small: tuple,
+                                                                    small_file: bytes) -> None:
+    path = tmp_path / "crop.roi"
+    path.write_bytes(small_file)
+    (levels, meta, _), _ = read_roi(str(path))
+    top = roicodec.decode(small_file)
+    # Saved over its own file with a new name, twice: new bytes and times, the same coded chunks, so it still reads.
+    for name in ("renamed", "again"):
+        write_roi(str(path), [(levels, {**meta, "name": name}, "image")])
+        with roicodec.open(path) as f:
+            assert f.metadata["name"] == name and f.level_info[-1].bytes > len(small_file)
+        np.testing.assert_array_equal(levels[3], top)
+
+    roicodec.encode(small[0][::-1].copy(), small[1], path)  # another image under the same name
+    with pytest.raises(RoiError, match="has changed since it was opened: open it again"):
+        np.asarray(levels[0])
+    with pytest.raises(LayerNotSavedError, match="has changed since it was opened"):
+        write_roi(str(tmp_path / "copy.roi"), [(levels, meta, "image")])
+    path.unlink()
+    with pytest.raises(RoiError, match="can no longer be read .* keep the file where it was"):
+        np.asarray(levels[0])
+
+
+def test_a_layer_coded_in_memory_resaves_from_its_bytes_while_it_holds_them(tmp_path: Path, small: tuple,
+                                                                           small_file: bytes) -> None:
+    (levels, meta, _), (roi, roi_meta, _) = roi_layers(small_file, "crop")
+    assert meta["metadata"]["roicodec"]["path"] is None
+    json.dumps(meta["metadata"])
+    write_roi(str(tmp_path / "same.roi"), [(levels, meta, "image")])
+    with roicodec.open(tmp_path / "same.roi") as f, roicodec.open(small_file) as g:
+        extra = f.level_info[0].bytes - g.level_info[0].bytes  # the description chunk, and nothing coded again
+        assert [i.bytes - extra for i in f.level_info] == [i.bytes for i in g.level_info]
+
+    # Its data replaced by a copy, the lazy array and its bytes are gone: the ROI must come from the labels layer.
+    copy = np.asarray(levels)
+    del levels
+    gc.collect()
+    with pytest.raises(LayerNotSavedError, match="coded in memory.*select its ROI labels layer"):
+        write_roi(str(tmp_path / "lost.roi"), [(copy, meta, "image")])
+    write_roi(str(tmp_path / "coded.roi"), [(copy, meta, "image"), (roi, roi_meta, "labels")])
+    with roicodec.open(tmp_path / "coded.roi") as f:
+        np.testing.assert_array_equal(f.mask, small[1])
+        assert f.qualities == (75, 90, 100) and f.metadata["name"] == "crop"

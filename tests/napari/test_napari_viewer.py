@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
 import warnings
 from contextlib import suppress
 from dataclasses import asdict
@@ -230,7 +232,8 @@ def test_writer_refusal_reaches_the_user(make_napari_viewer, monkeypatch: pytest
     for name in ("last_type", "last_value", "last_traceback"):
         monkeypatch.setattr(sys, name, None, raising=False)
     for chosen in (roicodec_type, "All files (*)"):
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), chosen))
+        monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                            lambda *args, chosen=chosen, **kwargs: (str(target), chosen))
         before = len(notification_manager.records)
         with notification_manager:
             _menu_action(viewer, "napari.window.file.save_layers_dialog.selected").trigger()
@@ -293,3 +296,47 @@ def test_open_without_naming_the_plugin(make_napari_viewer, monkeypatch: pytest.
     _menu_action(viewer, "napari.window.file.open_files_dialog").trigger()
     assert [layer.name for layer in viewer.layers] == ["crop", "crop ROI"]
     assert viewer.layers["crop"].data.shape == (4, 100, 120, 3)
+
+
+@pytest.mark.parametrize("kind", ["image", "stack"])
+def test_opening_decodes_only_what_napari_shows(make_napari_viewer, crop_roi: Path, z_stack: Path, kind: str,
+                                                decodes) -> None:
+    path = crop_roi if kind == "image" else z_stack
+    viewer = make_napari_viewer()
+    levels, _ = viewer.open(str(path), plugin="roicodec")
+    assert levels.data.shape[0] == 4 and viewer.dims.nsteps[0] == 4  # the slider still offers every level
+    json.dumps(levels.metadata)  # no file bytes in it, nor anything else but plain data
+
+    def shown() -> tuple:
+        step = viewer.dims.current_step
+        return (step[0], None) if kind == "image" else (step[0], (step[1],))
+
+    # napari slices a new layer where a new axis starts (0), then moves the slider to its middle: those two levels
+    # (of one plane) are all that opening decodes, however often napari asks for them.
+    seen = {(0, None) if kind == "image" else (0, (0,)), shown()}
+    assert shown() in decodes and set(decodes) <= seen
+    seen = set(decodes)
+    moves = [(0, 0 if viewer.dims.current_step[0] == 3 else 3)] + ([(1, 5)] if kind == "stack" else [])
+    for axis, step in moves:
+        viewer.dims.set_current_step(axis, step)
+        seen.add(shown())
+        assert set(decodes) == seen
+
+
+def test_inspect_shows_rates_without_decoding_and_measures_in_its_worker(make_napari_viewer, qtbot, crop_roi: Path,
+                                                                          small: tuple, decodes) -> None:
+    viewer = make_napari_viewer()
+    viewer.open(str(crop_roi), plugin="roicodec")
+    decodes.clear()
+    _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Inspect .roi")
+    assert part(widget, "original").value is None and part(widget, "table").shape[0] == 4
+    assert decodes == []  # bytes and bpp come from the layer's metadata
+
+    viewer.add_image(small[0], name="crop original")  # picked up as the original: PSNR and JPEG
+    qtbot.waitUntil(lambda: part(widget, "table").shape[0] == 8, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not widget.worker.is_running, timeout=WAIT_MS)
+    measured = [(call, thread) for call, (_, thread) in zip(decodes, decodes.files, strict=True) if call[0] == "all"]
+    assert [call for call, _ in measured] == [("all", 3, None)]  # every level in one pass...
+    assert measured[0][1] != threading.get_ident()  # ...and not on the GUI thread
+    table = part(widget, "table").data.to_list()
+    assert float(table[3][5]) > float(table[0][5])

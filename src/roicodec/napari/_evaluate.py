@@ -1,7 +1,8 @@
 """Figures for the widgets' tables and plot: each level's rate and distortion, and JPEG's at the same rates.
 
-Rates count every byte of the file up to a level (DESIGN.md section 4). JPEG is Pillow's, with ``optimize=True``, at
-the highest quality whose file fits in the level's bytes (quality 1 when none does, at whatever rate that takes).
+Rates count every byte of the file up to a level (docs/measures.md, "Rate"). JPEG is Pillow's, with
+``optimize=True``, at the highest quality whose file fits in the level's bytes (quality 1 when none does, at whatever
+rate that takes).
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ class Point:
 COLUMNS = ("codec", "level / quality", "bytes", "bpp", "PSNR dB", "ROI-PSNR dB")
 
 
-def level_points(levels_info: Sequence[Mapping[str, Any]], levels: Sequence[np.ndarray],
+def level_points(levels_info: Sequence[Mapping[str, Any]], levels: Sequence[np.ndarray] | None = None,
                  original: np.ndarray | None = None, mask: np.ndarray | None = None) -> list[Point]:
-    """One point per level; PSNR and ROI-PSNR only when ``original`` is given."""
+    """One point per level; PSNR and ROI-PSNR only when the decoded ``levels`` and ``original`` are given (rates alone
+    need no pixel, so a lazy layer's levels stay undecoded)."""
     points = []
-    for info, pixels in zip(levels_info, levels):
+    for k, info in enumerate(levels_info):
         quality = f" (q{info['quality']})" if info.get("quality") else " (base)"
-        scores = _scores(original, pixels, mask)
+        scores = _scores(original, None if levels is None else levels[k], mask)
         points.append(Point("roicodec", f"L{info['level']}{quality}", info["bytes"], info["bpp"], *scores))
     return points
 
@@ -74,8 +76,9 @@ def rows(points: Sequence[Point]) -> list[list[str]]:
     return [[p.codec, p.setting, str(p.bytes), f"{p.bpp:.3f}", _db(p.psnr), _db(p.roi_psnr)] for p in points]
 
 
-def _scores(original: np.ndarray | None, pixels: np.ndarray, mask: np.ndarray | None) -> tuple[float | None, ...]:
-    if original is None:
+def _scores(original: np.ndarray | None, pixels: np.ndarray | None, mask: np.ndarray | None
+            ) -> tuple[float | None, ...]:
+    if original is None or pixels is None:
         return None, None
     return psnr(original, pixels), psnr(original, pixels, mask) if mask is not None else psnr(original, pixels)
 

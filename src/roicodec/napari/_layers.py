@@ -1,18 +1,29 @@
 """A ``.roi`` file as napari layer data, and back: the pixels and description that a saved layer carries.
 
 A file becomes one image layer whose first axis is the level (0 = base), so that a slider flips between levels and
-one layer holds every level's figures in ``metadata["roicodec"]``, plus the ROI as a labels layer. The image layer
-also keeps the file's own bytes, so that saving it unchanged writes the same file instead of coding it a second time.
+one layer holds every level's figures in ``metadata["roicodec"]``, plus the ROI as a labels layer. Opening reads the
+header, the description and the mask: the levels are a dask array, and a (level, plane) is decoded only when napari
+shows it, as napari-ome-zarr's reader leaves its chunks on disk.
+
+The layer's metadata stays small, plain data (no file bytes): the file's path and a fingerprint of its coded image.
+A layer made from bytes in memory (sample data, the encode widget) keeps them in its lazy array alone; the writer and
+the Inspect widget find them through :func:`origin` while the layer holds that array.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import math
-from collections.abc import Mapping
-from dataclasses import asdict
-from typing import Any
+import os
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -27,18 +38,83 @@ PIXEL = "pixel"
 """napari's unit for an axis without one (the level axis, and a file's axes that name none)."""
 
 
-def digest(pixels: np.ndarray) -> str:
-    """A fingerprint of the pixels, to tell whether a layer still shows what its file decodes to."""
-    return hashlib.blake2b(np.ascontiguousarray(pixels).tobytes(), digest_size=16).hexdigest()
+class SourceGoneError(RoiError):
+    """The coded image a layer was read from cannot be read as it was: the file changed or went, or the bytes a
+    layer was made from in memory are no longer held."""
+
+
+@dataclass(eq=False)
+class Origin:
+    """Where a layer's coded image is: a file, checked each time it is read to still hold that image, or bytes.
+
+    Every read opens the file afresh: the threads dask decodes in never share a file position, and nothing is held
+    open while the layer lives, so saving over the file works where open files cannot be replaced (Windows).
+    """
+
+    path: Path | None
+    data: bytes | None
+    fingerprint: str
+    levels: int
+    """Levels the layer shows: what the fingerprint covers (a truncated file may be completed later)."""
+    _stat: tuple[int, ...] | None = None
+    """The file's identity when it last matched the fingerprint: while it stays, the fingerprint is not read again."""
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """A binary file holding the layer's coded image; raises :class:`SourceGoneError` when it no longer does."""
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+            return
+        assert self.path is not None
+        try:
+            fp = self.path.open("rb")
+        except OSError as exc:
+            raise SourceGoneError(f"{self.path} can no longer be read ({exc.strerror}): a .roi layer decodes its "
+                                  "levels from its file as they are shown, so keep the file where it was") from None
+        with fp:
+            stat = _identity(fp)
+            if stat != self._stat:
+                # Size, time or inode moved: the writer re-saving the layer over its own file does that, and keeps
+                # every coded chunk. Only a file whose coded image differs is refused.
+                try:
+                    same = _fingerprint(fp, self.levels) == self.fingerprint
+                except RoiError:
+                    same = False
+                if not same:
+                    raise SourceGoneError(f"{self.path} has changed since it was opened: open it again")
+                self._stat = stat  # a racing thread may write the same value: harmless
+            yield fp
+
+
+def _identity(fp: IO[bytes]) -> tuple[int, ...]:
+    st = os.fstat(fp.fileno())
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _fingerprint(fp: IO[bytes], levels: int) -> str:
+    """A hash of what decoding levels ``0..levels-1`` reads: the header, and each coded chunk's type, length and
+    CRC-32, which stand for its bytes. It reads a few bytes per chunk, not the file; a new description (the writer's
+    re-save of an unchanged layer) leaves it as it was."""
+    with roicodec.open(fp) as f:  # a file object: RoiFile leaves it open
+        layout = f.layout
+    if layout.levels_available < levels:
+        return ""
+    h = hashlib.blake2b(repr(layout.header).encode(), digest_size=16)
+    end = layout.level_ends[levels - 1]
+    for i, c in enumerate(layout.chunks):
+        if i in layout.roles and c.end <= end:
+            fp.seek(c.offset + c.length)
+            h.update(c.type + c.length.to_bytes(8, "big") + fp.read(4))
+    return h.hexdigest()
 
 
 class _LazyLevels:
-    """The levels of a stack as an array-like that decodes a (level, plane) only when dask asks for it."""
+    """Every level of a file as an array-like that decodes a (level, plane) only when dask asks for it."""
 
-    def __init__(self, data: bytes, f: roicodec.RoiFile) -> None:
-        self.data = data
+    def __init__(self, source: Origin, f: roicodec.RoiFile) -> None:
+        self.origin = source
         self.planes = f.planes
-        self.shape = (f.levels, *f.shape)
+        self.shape = (source.levels, *f.shape)
         self.dtype = np.dtype(np.uint8)
         self.ndim = len(self.shape)
 
@@ -50,48 +126,51 @@ class _LazyLevels:
         lead = len(self.planes) + 1
         ranges = [range(self.shape[i])[k] if isinstance(k, slice) else [range(self.shape[i])[k]]
                   for i, k in enumerate(key[:lead])]
-        with roicodec.open(self.data) as f:
-            blocks = np.stack([f.decode(index[0], index[1:])[key[lead:]] for index in itertools.product(*ranges)])
+        with self.origin.open() as fp, roicodec.open(fp) as f:
+            blocks = np.stack([f.decode(index[0], index[1:] or None)[key[lead:]]
+                               for index in itertools.product(*ranges)])
         out = blocks.reshape(*(len(r) for r in ranges), *blocks.shape[1:])
         squeeze = tuple(i for i, k in enumerate(key[:lead]) if not isinstance(k, slice))
         return out.squeeze(axis=squeeze) if squeeze else out
 
 
-def _lazy(data: bytes, f: roicodec.RoiFile) -> Any:
+_LIVE: weakref.WeakValueDictionary[str, _LazyLevels] = weakref.WeakValueDictionary()
+"""The lazy levels behind each dask array this module made, by the array's name, while some array still uses them:
+how a layer's metadata (which holds the name) leads back to bytes that live only in memory."""
+
+
+def _lazy(source: Origin, f: roicodec.RoiFile) -> Any:
     import dask.array as da
 
-    levels = _LazyLevels(data, f)
+    levels = _LazyLevels(source, f)
     chunks = (1,) * (len(f.planes) + 1) + levels.shape[len(f.planes) + 1:]
-    return da.from_array(levels, chunks=chunks, asarray=False, meta=np.empty((0,) * levels.ndim, np.uint8))
+    # A name of its own per opening: dask would otherwise hash the bytes of an in-memory file to make one, and two
+    # openings of one path must not share cached chunks once the file has changed between them.
+    array = da.from_array(levels, chunks=chunks, asarray=False, name=f"roicodec-levels-{uuid.uuid4().hex}",
+                          meta=np.empty((0,) * levels.ndim, np.uint8))
+    _LIVE[array.name] = levels
+    return array
 
 
-def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> list[LayerData]:
-    """Image layer (level axis first) and ROI labels layer of the ``.roi`` file ``data``.
+def roi_layers(source: str | os.PathLike[str] | bytes, default_name: str, *, name: str | None = None
+               ) -> list[LayerData]:
+    """Image layer (level axis first) and ROI labels layer of a ``.roi`` file, from its path or its bytes.
 
-    A stack keeps its leading axes after the level axis and decodes lazily, a plane and level at a time, as napari
-    shows them. The layer's name comes from ``name``, else the file's description, else ``default_name``; the scale,
-    translation, units and labels of every image axis from the description (the level axis: 1, 0, pixels, ``level``).
+    Nothing is decoded here: the levels are a dask array with a chunk per level (and per plane of a stack), decoded
+    as napari shows them, from the file (which must stay where it is) or from the bytes. The layer's name comes from
+    ``name``, else the file's description, else ``default_name``; the scale, translation, units and labels of every
+    image axis from the description (the level axis: 1, 0, pixels, ``level``).
     """
-    with roicodec.open(data) as f:
-        if f.planes:
-            levels = _lazy(data, f)
-            fingerprint = {"dask_name": levels.name}
-        else:
-            levels = np.stack(f.decode_all())
-            fingerprint = {"digest": digest(levels[-1])}
-        # A file cut before its mask still shows its base; only the mask is unknown then.
-        mask = None if f.qualities and f.levels < 2 else f.mask
-        description = f.metadata
-        info = {
-            "levels": [asdict(level) for level in f.level_info],
-            "levels_in_header": f.header.levels,
-            "qualities": list(f.qualities),
-            "model": {"name": f.model[0], "hash": f.model[1]},
-            "planes": list(f.planes),
-            "file": data,
-            **fingerprint,
-        }
-        lead = len(f.planes)
+    if isinstance(source, bytes):
+        with roicodec.open(source) as f:
+            coded = Origin(None, source, _fingerprint(io.BytesIO(source), f.levels), f.levels)
+            levels, mask, description, info = _read(coded, f)
+    else:
+        path = Path(source).absolute()
+        with path.open("rb") as fp, roicodec.open(fp) as f:
+            coded = Origin(path, None, _fingerprint(fp, f.levels), f.levels, _identity(fp))
+            levels, mask, description, info = _read(coded, f)
+    lead = len(info["planes"])
     name = name or _text(description.get("name")) or default_name
     axes = lead + 2  # the file's image axes: a stack's leading axes, then Y and X
     scale = _numbers(description.get("scale"), axes, 1.0, positive=True)
@@ -118,6 +197,48 @@ def roi_layers(data: bytes, default_name: str, *, name: str | None = None) -> li
         layers.append((mask.astype(np.uint8), {"name": f"{name} ROI", **placed(mask.ndim, False), "opacity": 0.4},
                        "labels"))
     return layers
+
+
+def _read(coded: Origin, f: roicodec.RoiFile) -> tuple[Any, np.ndarray | None, dict[str, Any], dict[str, Any]]:
+    """The lazy levels, the ROI (read now: a labels layer is there to be edited), the description and the figures."""
+    levels = _lazy(coded, f)
+    info = {
+        "levels": [asdict(level) for level in f.level_info],
+        "levels_in_header": f.header.levels,
+        "qualities": list(f.qualities),
+        "model": {"name": f.model[0], "hash": f.model[1]},
+        "planes": list(f.planes),
+        "path": None if coded.path is None else os.fspath(coded.path),
+        "fingerprint": coded.fingerprint,
+        "dask_name": levels.name,
+    }
+    return levels, file_roi(f), f.metadata, info
+
+
+def file_roi(f: roicodec.RoiFile) -> np.ndarray | None:
+    """The file's ROI, or ``None`` when it is cut before its mask (its base still shows; only the mask is unknown)."""
+    return None if f.qualities and f.levels < 2 else f.mask
+
+
+def is_reader_array(data: Any, info: Mapping[str, Any]) -> bool:
+    """Whether ``data`` is the very array :func:`roi_layers` made for the layer that ``info`` describes: dask arrays
+    do not change, so its pixels are the file's (napari cannot paint on an image layer's dask array)."""
+    name = info.get("dask_name")
+    return name is not None and getattr(data, "name", None) == name
+
+
+def origin(info: Mapping[str, Any]) -> Origin:
+    """Where the coded image of the layer that ``info`` describes is (its ``metadata["roicodec"]``).
+
+    Raises :class:`SourceGoneError` for a layer made in memory whose lazy array is gone (its data was replaced).
+    """
+    live = _LIVE.get(info.get("dask_name", ""))
+    if live is not None:
+        return live.origin
+    if info.get("path"):
+        return Origin(Path(info["path"]), None, info["fingerprint"], len(info["levels"]))
+    raise SourceGoneError("this layer was coded in memory and its data has been replaced since: its coded image "
+                          "is gone")
 
 
 def describe(meta: Mapping[str, Any], axes: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""npe2 reader for roicodec's ``.roi`` files, a thin layer over :mod:`roicodec` in the style of napari-ome-zarr.
+"""npe2 reader for roicodec's ``.roi`` files, a thin layer over :mod:`roicodec` in the style of napari-ome-zarr:
+it reads a file's header, description and ROI, and hands napari its levels as a dask array decoded as it is shown.
 
 ImageJ's ROI files share the extension; a reader that claimed them would hide them from the readers that understand
 them, so a file is ours only if it starts with roicodec's signature, and that is all ``get_reader`` reads.
@@ -9,12 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Union
 
 from roicodec.container import SIGNATURE
 from roicodec.napari._layers import LayerData, roi_layers
 
-PathOrPaths = Union[str, os.PathLike, Sequence[str | os.PathLike]]
+PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
 def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData]] | None:
@@ -26,10 +26,10 @@ def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerData]] | 
 
 
 def read_roi(path: PathOrPaths) -> list[LayerData]:
-    """For each file: its levels as one image layer (level axis first) and its ROI as a labels layer."""
+    """For each file: its levels as one lazy image layer (level axis first) and its ROI as a labels layer."""
     layers: list[LayerData] = []
     for p in _paths(path):
-        layers += roi_layers(p.read_bytes(), p.stem)
+        layers += roi_layers(p, p.stem)
     return layers
 
 

@@ -1,10 +1,10 @@
 """npe2 writer: an image layer, and optionally a labels layer whose non-zero pixels are the ROI, to a ``.roi`` file.
 
 Without a labels layer the ROI is the file's own mask when the image came from a ``.roi`` file, else the whole
-image. A layer read from a ``.roi`` whose pixels and ROI are unchanged is saved from the file's own bytes (with its
-new name and scale): coding decoded pixels again would lose quality for nothing. A layer with more than two axes is
-a stack (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB), coded plane by plane into one file; the file keeps the scale,
-translation and units of every axis.
+image. A layer read from a ``.roi`` whose pixels and ROI are unchanged is saved from the file's own coded layers,
+read from the file again, with its new name and scale: coding decoded pixels again would lose quality for nothing. A
+layer with more than two axes is a stack (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB), coded plane by plane into
+one file; the file keeps the scale, translation and units of every axis.
 """
 
 from __future__ import annotations
@@ -16,7 +16,17 @@ import numpy as np
 import roicodec
 from roicodec.atomic import write_bytes
 from roicodec.errors import RoiError
-from roicodec.napari._layers import DESCRIBED, KEY, LayerData, describe, digest, image_pixels
+from roicodec.napari._layers import (
+    DESCRIBED,
+    KEY,
+    LayerData,
+    SourceGoneError,
+    describe,
+    file_roi,
+    image_pixels,
+    is_reader_array,
+    origin,
+)
 from roicodec.napari._roi import labels_mask
 
 
@@ -49,32 +59,41 @@ def write_roi(path: str, layer_data: list[LayerData]) -> list[str]:
 
 def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> bytes:
     """The ``.roi`` bytes of an image layer's data and state, with ``labels`` (non-zero = ROI) if given."""
-    source = meta.get("metadata", {}).get(KEY)
+    info = meta.get("metadata", {}).get(KEY)
     rgb = bool(meta.get("rgb"))
-    if source is None:
+    if info is None:
         pixels = image_pixels(data, meta)
         return roicodec.encode(pixels, _mask(labels, pixels, meta), metadata=describe(meta, pixels.ndim - rgb),
                                rgb=rgb)
-    with roicodec.open(source["file"]) as f:
-        file_mask = None if f.qualities and f.levels < 2 else f.mask
-        stack_shape, file_meta = f.shape, f.metadata
-        description = describe(meta, len(f.planes) + 2)
-    if "dask_name" in source:  # a lazy stack: unchanged while it is the very array the reader made
-        same_pixels = getattr(data, "name", None) == source["dask_name"]
-        pixels = None
-    else:
-        pixels = image_pixels(data, meta)
-        same_pixels = digest(pixels) == source["digest"]
-    if labels is None:
-        mask = file_mask
-    else:
-        mask = _mask(labels, np.empty(stack_shape, np.uint8) if pixels is None else pixels, meta)
-    if same_pixels and (labels is None or (file_mask is not None and np.array_equal(mask, file_mask))):
-        # The layer's axes replace the file's, even where it no longer has one (napari's default labels).
-        kept = {key: value for key, value in file_meta.items() if key not in DESCRIBED}
-        return roicodec.redescribe(source["file"], {**kept, **description})
+    description = describe(meta, len(info["planes"]) + 2)
+    lazy = is_reader_array(data, info)
+    pixels = None if lazy else image_pixels(data, meta)
+    try:
+        coded = origin(info)
+        with coded.open() as fp, roicodec.open(fp) as f:
+            file_mask = file_roi(f)
+            # The reader's own array shows the file's pixels; any other array is compared with the file's top level.
+            same_pixels = pixels is None or (pixels.shape == f.shape
+                                             and np.array_equal(pixels, f.decode(coded.levels - 1)))
+            if labels is None:
+                mask = file_mask
+            else:
+                mask = _mask(labels, np.empty(f.shape, np.uint8) if pixels is None else pixels, meta)
+            if same_pixels and (labels is None or (file_mask is not None and np.array_equal(mask, file_mask))):
+                # The layer's axes replace the file's, even where it no longer has one (napari's default labels).
+                kept = {key: value for key, value in f.metadata.items() if key not in DESCRIBED}
+                return roicodec.redescribe(fp, {**kept, **description})
+    except SourceGoneError as exc:
+        # New pixels and an ROI of their own need nothing from the file; anything else does.
+        if lazy:
+            raise
+        if labels is None:
+            raise SourceGoneError(f"{exc}; to code the layer's pixels again, select its ROI labels layer with it") \
+                from None
+        assert pixels is not None
+        mask = _mask(labels, pixels, meta)
     pixels = image_pixels(data, meta) if pixels is None else pixels
-    return roicodec.encode(pixels, mask, qualities=source["qualities"], model=source["model"]["name"],
+    return roicodec.encode(pixels, mask, qualities=info["qualities"], model=info["model"]["name"],
                            metadata=description, rgb=rgb)
 
 

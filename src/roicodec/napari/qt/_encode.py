@@ -17,7 +17,7 @@ from roicodec.atomic import write_bytes
 from roicodec.errors import RoiError
 from roicodec.models import registry
 from roicodec.napari._evaluate import Point, level_points
-from roicodec.napari._layers import LayerData, describe, image_pixels, roi_layers
+from roicodec.napari._layers import KEY, LayerData, describe, image_pixels, roi_layers
 from roicodec.napari._roi import labels_mask, otsu_mask, semantic_available, semantic_mask
 from roicodec.napari.qt._common import figures_table, layer_choices, show_points, start
 
@@ -173,7 +173,8 @@ def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], model:
     data = roicodec.encode(pixels, mask, qualities=qualities, model=model, metadata=description)
     yield
     layers = roi_layers(data, name, name=name)
-    info = layers[0][1]["metadata"]["roicodec"]["levels"]
-    points = level_points(info, layers[0][0], pixels, mask)
+    with roicodec.open(data) as f:
+        levels = f.decode_all()  # the table's PSNR needs every level; the layer decodes what it shows on its own
+    points = level_points(layers[0][1]["metadata"][KEY]["levels"], levels, pixels, mask)
     yield
     return data, layers, points

@@ -17,7 +17,7 @@ from napari.layers import Image
 import roicodec
 from roicodec.errors import RoiError
 from roicodec.napari._evaluate import Point, jpeg_points, level_points
-from roicodec.napari._layers import KEY, image_pixels
+from roicodec.napari._layers import KEY, Origin, SourceGoneError, file_roi, image_pixels, origin
 from roicodec.napari.qt._common import figures_table, layer_choices, show_points, start
 
 
@@ -75,22 +75,27 @@ class InspectWidget(Container):
             self._canvas.draw_idle()
             return
         original, reference, problem = self._original.value, None, ""
-        levels = np.asarray(layer.data)
         if original is not None:
             try:
                 reference = image_pixels(*original.as_layer_data_tuple()[:2])
             except RoiError as exc:
                 problem = str(exc)
-            if reference is not None and reference.shape != levels.shape[1:]:
+            if reference is not None and reference.shape != layer.data.shape[1:]:
                 reference, problem = None, f"{original.name!r} is not the size of {layer.name!r}: no PSNR"
         info = layer.metadata[KEY]
+        if reference is not None:
+            try:
+                # Found here, on the GUI thread: the worker then holds what it reads even if the layer goes.
+                coded = origin(info)
+            except SourceGoneError as exc:
+                reference, problem = None, f"{exc}: no PSNR"
         if reference is None:
-            # Rates alone come from the layer's metadata: nothing to compute, so no worker.
-            self._show(self._generation, layer.name, (level_points(info["levels"], levels), []))
+            # Rates alone come from the layer's metadata: nothing to decode, so no worker.
+            self._show(self._generation, layer.name, (level_points(info["levels"]), []))
             self._status.value = problem or self._status.value
             return
         self._status.value = "measuring…"
-        self.worker = start(_measure, info, levels, reference, desc="Measuring .roi levels", steps=2,
+        self.worker = start(_measure, info, coded, reference, desc="Measuring .roi levels", steps=2,
                             status=self._status, done=partial(self._show, self._generation, layer.name))
 
     def _show(self, generation: int, name: str, result: tuple[list[Point], list[Point]]) -> None:
@@ -103,9 +108,11 @@ class InspectWidget(Container):
         self._canvas.draw_idle()
 
 
-def _measure(info: dict[str, Any], levels: np.ndarray, original: np.ndarray) -> Iterator[None]:
-    with roicodec.open(info["file"]) as f:
-        mask = None if f.qualities and f.levels < 2 else f.mask
+def _measure(info: dict[str, Any], coded: Origin, original: np.ndarray) -> Iterator[None]:
+    # The file's levels, decoded here in one pass (each level refines the one below), not in the GUI thread.
+    with coded.open() as fp, roicodec.open(fp) as f:
+        mask = file_roi(f)
+        levels = f.decode_all(coded.levels - 1)
     points = level_points(info["levels"], levels, original, mask)
     yield
     jpeg = jpeg_points(original, mask, [p.bytes for p in points])
