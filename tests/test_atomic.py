@@ -147,13 +147,13 @@ def _fail_on_call(monkeypatch, module, name: str, call: int, exc: BaseException)
 @pytest.mark.parametrize("where", ["tile", "layer copy"])
 def test_failure_mid_encode_leaves_no_output(tmp_path, monkeypatch, astronaut, where) -> None:
     """The file is written chunk by chunk: a failure after some are out leaves the previous file, or none."""
-    from roicodec import codec, ladder
+    from roicodec import encoder, ladder
 
     image = np.ascontiguousarray(astronaut[:150, :200])
     if where == "tile":  # the base is in the file, the layers half made
         _fail_on_call(monkeypatch, ladder, "encode_tile", 4, OSError(errno.EIO, os.strerror(errno.EIO)))
     else:  # the bases and the mask are in the file
-        _fail_on_call(monkeypatch, codec, "_copy", 2, OSError(errno.EIO, os.strerror(errno.EIO)))
+        _fail_on_call(monkeypatch, encoder, "_copy", 2, OSError(errno.EIO, os.strerror(errno.EIO)))
     with pytest.raises(OSError, match="Input/output error"):
         roicodec.encode(image, path=tmp_path / "new.roi", tile=64)
     assert list(tmp_path.iterdir()) == []

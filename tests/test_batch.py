@@ -93,3 +93,10 @@ def test_a_local_cluster_leaves_the_callers_environment_as_it_was(folder, monkey
 def test_plan_refuses_a_missing_folder(tmp_path) -> None:
     with pytest.raises(batch.RoiError, match="not a folder"):
         batch.plan(tmp_path / "nope", tmp_path / "out")
+
+
+def test_plan_refuses_two_images_that_would_share_an_output(tmp_path) -> None:
+    Image.new("L", (8, 8)).save(tmp_path / "a.png")
+    Image.new("L", (8, 8)).save(tmp_path / "a.jpg")
+    with pytest.raises(batch.RoiError, match="would both be coded to"):
+        batch.plan(tmp_path, tmp_path / "out")

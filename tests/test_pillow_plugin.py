@@ -190,3 +190,18 @@ def test_a_file_the_plugin_refuses_goes_on_to_the_other_plugins(tmp_path, monkey
     monkeypatch.setattr(Image, "ID", ["ROI", *(name for name in Image.ID if name != "ROI")])
     with Image.open(png) as im:
         assert im.format == "PNG" and im.getpixel((0, 0)) == (1, 2, 3)
+
+
+def test_a_roi_file_is_never_saved_over_itself(tmp_path, small_file) -> None:
+    """Pillow truncates a save's target before the plugin runs: the plugin's image refuses its own file first."""
+    path = tmp_path / "p.roi"
+    path.write_bytes(small_file)
+    (tmp_path / "link.roi").symlink_to(path)
+    for target in (path, tmp_path / "link.roi", str(tmp_path / "sub" / ".." / "p.roi")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with Image.open(path) as im, pytest.raises(roicodec.OutputError, match="opened from"):
+            im.save(target)
+    assert path.read_bytes() == small_file
+    with Image.open(path) as im:
+        im.save(tmp_path / "copy.png")  # any other target is a plain save
+    assert (tmp_path / "copy.png").exists()

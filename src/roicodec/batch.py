@@ -85,6 +85,12 @@ def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
                            if m.suffix.lower() in suffixes)
             mask = found[0] if found else None
         tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(qualities), model, segment))
+    outputs: dict[Path, Path] = {}
+    for task in tasks:
+        # a.png and a.jpg would both become a.roi: the second would silently replace the first's output.
+        other = outputs.setdefault(task.output, task.source)
+        if other != task.source:
+            raise RoiError(f"{other} and {task.source} would both be coded to {task.output}: rename one of them")
     return tasks
 
 

@@ -16,14 +16,15 @@ would come back as something else; stacks are coded with ``roicodec.encode`` fro
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
-from typing import IO
+from typing import IO, Any
 
 from PIL import Image, ImageFile
 
 from roicodec import codec
 from roicodec.container import SIGNATURE
-from roicodec.errors import RoiError
+from roicodec.errors import OutputError, RoiError
 from roicodec.models import PREVIEW_SCALE
 
 FORMAT = "ROI"
@@ -60,6 +61,21 @@ class RoiImageFile(ImageFile.ImageFile):
         self._frame = -1
         self._full_size = self._size
         self.seek(self._levels - 1)
+
+    def save(self, fp: str | bytes | os.PathLike[str] | IO[bytes], format: str | None = None,  # noqa: A002
+             **params: Any) -> None:
+        """As Pillow's ``save``, but never over the ``.roi`` file this image was opened from: Pillow truncates the
+        target before any plugin runs, so the file's levels and ROI would be lost to a re-encoding of one level."""
+        if isinstance(fp, (str, bytes, os.PathLike)) and self.filename:
+            try:
+                same = os.path.samefile(fp, self.filename)
+            except OSError:  # the target does not exist yet
+                same = False
+            if same:
+                raise OutputError(f"cannot save {os.fsdecode(fp)} over the .roi file it was opened from: its levels "
+                                  "and ROI would be lost; save to another file (roicodec.redescribe changes only a "
+                                  "file's description)")
+        super().save(fp, format, **params)
 
     def seek(self, frame: int) -> None:
         """Choose what ``load()`` decodes: frame ``plane * levels + level``; level 0 is the base."""
