@@ -170,14 +170,14 @@ def test_semantic_source_is_offered_only_with_its_entry_point(monkeypatch: pytes
     fake = types.ModuleType("roicodec.segment")
     fake.__spec__ = ModuleSpec("roicodec.segment", None)
     monkeypatch.setitem(sys.modules, "roicodec.segment", fake)
-    monkeypatch.setattr(_roi, "find_spec", lambda name: ModuleSpec(name, None))
+    fake.missing_modules = list  # the extra is installed
     assert not _roi.semantic_available()
     fake.segment_roi = lambda image: (image[..., 0] > 100, "segmentation")
     assert _roi.semantic_available()
     image = np.zeros((8, 9, 3), np.uint8)
     image[2:4, 3:6] = 255
     assert _roi.semantic_mask(image).sum() == 6
-    monkeypatch.setattr(_roi, "find_spec", lambda name: None if name == "mmseg" else ModuleSpec(name, None))
+    fake.missing_modules = lambda: ["mmseg"]
     assert not _roi.semantic_available()
 
 

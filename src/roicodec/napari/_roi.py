@@ -6,13 +6,11 @@ The segmenter (``roicodec.segment``, the ``segment`` extra) is optional: it is o
 from __future__ import annotations
 
 import importlib
-from importlib.util import find_spec
 
 import numpy as np
 
 from roicodec.errors import RoiError
 
-SEGMENT_EXTRA = ("torch", "mmseg", "mmengine", "mmcv")
 SEGMENT_ENTRY = "segment_roi"
 """``roicodec.segment.segment_roi(image) -> (mask, segmentation)``: the one call this plugin makes into it."""
 
@@ -46,9 +44,8 @@ def otsu_mask(image: np.ndarray, smoothing: float = 2.0) -> np.ndarray:
 def semantic_available() -> bool:
     """Whether ``roicodec.segment`` and its extra are installed and offer :data:`SEGMENT_ENTRY`."""
     try:
-        if find_spec("roicodec.segment") is None or any(find_spec(name) is None for name in SEGMENT_EXTRA):
-            return False
-        return callable(getattr(importlib.import_module("roicodec.segment"), SEGMENT_ENTRY, None))
+        segment = importlib.import_module("roicodec.segment")  # light: it imports nothing of its extra
+        return not segment.missing_modules() and callable(getattr(segment, SEGMENT_ENTRY, None))
     except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
         return False
 

@@ -13,6 +13,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, Label,
 from napari.layers import Image, Labels, Layer, Shapes
 
 import roicodec
+from roicodec import options
 from roicodec.atomic import write_bytes
 from roicodec.errors import RoiError
 from roicodec.models import registry
@@ -54,7 +55,7 @@ class EncodeWidget(Container):
         self._source = ComboBox(name="roi_source", label="ROI from", choices=list(self.sources))
         self._qualities = LineEdit(name="qualities", label="Qualities",
                                    value=",".join(map(str, roicodec.DEFAULT_QUALITIES)),
-                                   tooltip="JPEG quality of each enhancement layer, lowest first")
+                                   tooltip="JPEG quality of each enhancement layer, lowest first, increasing")
         self._model = ComboBox(name="base_model", label="Base model", choices=list(registry.available()),
                                value=registry.DEFAULT, tooltip=registry.CHOICES_HELP)
         self._run = PushButton(name="encode_button", text="Encode")
@@ -123,7 +124,7 @@ class EncodeWidget(Container):
             data, meta, _ = image.as_layer_data_tuple()
             pixels = image_pixels(data, meta)
             job = self.sources[self._source.value].prepare(pixels, image)
-            qualities = _qualities(self._qualities.value)
+            qualities = options.check_qualities(options.parse_qualities(self._qualities.value))
         except RoiError as exc:
             self._status.value = str(exc)
             return
@@ -157,13 +158,6 @@ class EncodeWidget(Container):
             self._status.value = f"could not save: {exc}"
             return
         self._status.value = f"saved {path}"
-
-
-def _qualities(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(q) for q in text.split(",") if q.strip())
-    except ValueError:
-        raise RoiError(f"qualities {text!r} are not comma-separated integers, e.g. 75,90,100") from None
 
 
 def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], model: str, description: dict[str, Any],

@@ -13,6 +13,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton
 from napari.layers import Image
 
+from roicodec import options
 from roicodec.errors import RoiError
 from roicodec.napari._layers import image_pixels
 from roicodec.napari.qt._common import layer_choices, start
@@ -34,9 +35,10 @@ class SegmentWidget(Container):
         super().__init__(labels=False)
         self._viewer = napari_viewer
         self._image = ComboBox(name="image", label="Image", choices=layer_choices(napari_viewer, Image))
-        self._model = LineEdit(name="model", label="Model", value="swin-pico-camvid",
-                               tooltip="swin-pico-camvid (embedded), upernet-swin-t-ade20k, upernet-swin-s-ade20k, "
-                                       "upernet-swin-b-ade20k (downloaded once), or a local mmseg config .py")
+        names = options.roi_model_names()
+        self._model = LineEdit(name="model", label="Model", value=names[0],
+                               tooltip=f"{names[0]} (embedded), {', '.join(names[1:])} (downloaded once), or a local "
+                                       "mmseg config .py")
         self._classes = LineEdit(name="classes", label="ROI classes", value="",
                                  tooltip="comma-separated class names; empty: the model's object classes")
         self._run = PushButton(name="segment_button", text="Segment")
@@ -59,7 +61,7 @@ class SegmentWidget(Container):
         except RoiError as exc:
             self._status.value = str(exc)
             return
-        classes = tuple(c.strip() for c in self._classes.value.split(",") if c.strip()) or None
+        classes = options.parse_list(self._classes.value) or None
         self._run.enabled = False
         self._status.value = "segmenting…"
         name, scale, translate = image.name, image.scale[-2:], image.translate[-2:]
