@@ -19,7 +19,8 @@ MODEL = "paper-ae"
 
 def seeds() -> dict[str, bytes]:
     """Every seed file by name, coded afresh (tests/test_golden.py checks they equal the committed corpus)."""
-    encode = partial(roicodec.encode, model=MODEL)
+    encode = partial(roicodec.encode, model=MODEL, qualities=(75, 90, 100))  # the 1.0 files, as they were written
+    v11 = partial(roicodec.encode, model=MODEL)
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 255, 48)[None, :, None]
     rgb = np.clip(ramp + rng.normal(0, 20, (32, 48, 3)), 0, 255).astype(np.uint8)
@@ -32,6 +33,11 @@ def seeds() -> dict[str, bytes]:
         "rgb_rect.roi": encode(rgb, np.pad(np.ones((8, 8)), ((12, 12), (20, 20))), qualities=(90,)),
         "gray_ladder.roi": encode(gray, mask, qualities=(50, 100)),
         "base_only.roi": encode(rgb[:17, :23], qualities=()),
+        # Format 1.1: the default ladder (AVIF residuals, an exact top level), near-lossless, and a gray stack.
+        "v11_default.roi": v11(rgb, mask),
+        "v11_near.roi": v11(gray, mask, ladder="avif:50,near:2"),
+        "v11_stack.roi": v11(np.stack([gray[:16, :24], gray[16:, 24:]]),
+                             np.stack([mask[:16, :24], np.zeros((16, 24), bool)]), ladder="exact"),
         "meta.roi": encode(gray[:16, :16], metadata={"name": "seed", "scale": [1.0, 0.5]}),
     }
     big = np.clip(np.linspace(0, 255, 130)[None, :, None] + rng.normal(0, 20, (80, 130, 3)), 0, 255).astype(np.uint8)

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import roicodec
+from roicodec import options
 from roicodec.cli import main
 from roicodec.models import registry
 
@@ -30,7 +31,8 @@ def test_encode_decode_info(files, small, small_levels, capsys) -> None:
     capsys.readouterr()
     assert main(["info", str(files / "a.roi"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["levels_in_file"] == 4 and info["qualities"] == [75, 90, 100]
+    assert info["levels_in_file"] == 4 and info["layers"] == list(options.LADDERS[options.DEFAULT_LADDER])
+    assert info["levels"][-1]["exact"] and not info["levels"][-2]["exact"]
     assert info["levels"][-1]["bytes"] == (files / "a.roi").stat().st_size
     assert main(["info", str(files / "a.roi")]) == 0
     assert registry.DEFAULT in capsys.readouterr().out

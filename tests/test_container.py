@@ -83,10 +83,13 @@ def test_newer_major_version_is_refused() -> None:
 
 
 def test_newer_minor_version_is_read() -> None:
-    raw = bytearray(HEADER.pack())
+    """A 1.7 writer lays its header out as 1.1 does (minor versions only add what a reader may skip)."""
+    raw = bytearray(dataclasses.replace(HEADER, version=(1, 1)).pack())
     raw[1] = 7
-    data = container.SIGNATURE + container.chunk(container.HEADER, bytes(raw)) + build()[len(container.SIGNATURE) + 12 + len(raw):]
-    assert container.read_layout(io.BytesIO(data)).header.version == (1, 7)
+    old = len(HEADER.pack())
+    data = container.SIGNATURE + container.chunk(container.HEADER, bytes(raw)) + build()[len(container.SIGNATURE) + 12 + old:]
+    header = container.read_layout(io.BytesIO(data)).header
+    assert header.version == (1, 7) and header.layers == HEADER.layers
 
 
 @pytest.mark.parametrize("start, value", [(2, b"\0\0\0\0"), (6, b"\0\x20\0\0"), (10, b"\2"), (11, b"\0\0")])
@@ -139,7 +142,7 @@ def test_meta_chunk_is_optional_and_checked() -> None:
         container.read_meta(io.BytesIO(damaged), container.read_layout(io.BytesIO(damaged)))
 
 
-STACK = dataclasses.replace(HEADER, qualities=(75, 100), planes=(2, 3), mask_per_plane=True)
+STACK = dataclasses.replace(HEADER, layers=(75, 100), version=None, planes=(2, 3), mask_per_plane=True)
 
 
 def stack_file(header: container.Header = STACK) -> bytes:

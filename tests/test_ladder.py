@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from roicodec import ladder
+from roicodec import ladder, layer_codecs
+from roicodec.container import Layer
+
+JPEG100 = (Layer("jpeg", 100),)
 
 
 @pytest.mark.parametrize("step", [1, 2])
@@ -9,7 +12,7 @@ def test_integer_residual_mapping_equals_the_format_formula(step: int) -> None:
     """docs/format.md: clip(round(r / step) + 128, 0, 255), round half to even; every residual a tile can hold."""
     r = np.arange(-255, 256, dtype=np.int16)
     expected = np.clip(np.round(r / step) + 128, 0, 255).astype(np.uint8)
-    assert np.array_equal(ladder._to_code(r.copy(), step), expected)
+    assert np.array_equal(layer_codecs._to_code(r.copy(), step), expected)
 
 
 def _pillow_guess(width: int, height: int, quality: int) -> int:
@@ -32,11 +35,11 @@ def test_noise_codes_and_decodes_at_every_quality(bands: int) -> None:
     outgrown = []
     for quality in range(1, 101):
         recon = flat.copy()
-        (payload,) = ladder.encode_tile(original, recon, mask, (quality,))
+        (payload,) = ladder.encode_tile(original, recon, mask, (Layer("jpeg", quality),))
         assert payload[0] == 1
         if len(payload) > _pillow_guess(192, 192, quality):
             outgrown.append(quality)
-        (decoded,) = ladder.decode_tile(flat.copy(), mask, [payload])
+        (decoded,) = ladder.decode_tile(flat.copy(), mask, [payload], (Layer("jpeg", quality),))
         assert np.array_equal(decoded, recon), quality  # the reader rebuilds what the writer refined
         err = np.abs(decoded.astype(int) - original).mean()
         assert err < (1 if quality == 100 else unrefined), (quality, err)
@@ -60,7 +63,7 @@ def test_pillow_buffer_is_put_back() -> None:
     from PIL import ImageFile
 
     before = ImageFile.MAXBLOCK
-    ladder._jpeg(np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8), 100)
+    layer_codecs._jpeg(np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8), 100)
     assert ImageFile.MAXBLOCK == before
 
 
@@ -77,10 +80,10 @@ def test_residual_step_known_answers(base: int, original: int, step: int, expect
     recon = np.full((16, 24, 1), base, np.uint8)
     tile = np.full_like(recon, original)
     mask = np.ones(tile.shape[:2], bool)
-    (payload,) = ladder.encode_tile(tile, recon, mask, (100,))
+    (payload,) = ladder.encode_tile(tile, recon, mask, JPEG100)
     assert payload[0] == step
     assert np.all(recon == expected)
-    (decoded,) = ladder.decode_tile(np.full_like(tile, base), mask, [payload])
+    (decoded,) = ladder.decode_tile(np.full_like(tile, base), mask, [payload], JPEG100)
     assert np.all(decoded == expected)
 
 
@@ -92,11 +95,29 @@ def test_residual_step_applies_to_the_whole_box_and_only_the_roi() -> None:
     mask = np.ones(tile.shape[:2], bool)
     mask[8:, 8:] = False
     before = recon.copy()
-    (payload,) = ladder.encode_tile(tile, recon, mask, (100,))
+    (payload,) = ladder.encode_tile(tile, recon, mask, JPEG100)
     assert payload[0] == 2
-    (decoded,) = ladder.decode_tile(before.copy(), mask, [payload])
+    (decoded,) = ladder.decode_tile(before.copy(), mask, [payload], JPEG100)
     assert np.array_equal(decoded, recon)
     assert np.all(decoded[:8, :8] == 128)
     assert np.all(decoded[8:, 8:] == 0)
     # 100 / 2 = 50 codes 178: the JPEG smooths the edge between 50 and 64 a little, and no more.
     assert np.abs(decoded[mask].astype(int) - tile[mask]).max() <= 4
+
+
+@pytest.mark.parametrize("layer", ["avif", "exact", "near"])
+def test_noise_codes_and_decodes_with_every_layer_codec(layer: str) -> None:
+    """Full-range noise through the other layer kinds, at every quality (AVIF) or a range of bounds (near): no
+    codec may fail on it, and each level is what its kind promises."""
+    rng = np.random.default_rng(1)
+    original = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    mask = np.ones(original.shape[:2], bool)
+    params = {"avif": range(1, 101), "exact": [0], "near": [1, 2, 4, 16, 255]}[layer]
+    for param in params:
+        spec = (Layer(layer, param),)
+        recon = np.full_like(original, 128)
+        (payload,) = ladder.encode_tile(original, recon, mask, spec)
+        (decoded,) = ladder.decode_tile(np.full_like(original, 128), mask, [payload], spec)
+        assert np.array_equal(decoded, recon), (layer, param)
+        err = np.abs(decoded.astype(int) - original).max()
+        assert err <= {"avif": 255, "exact": 0, "near": param}[layer], (layer, param, err)

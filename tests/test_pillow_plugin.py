@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 import roicodec
+from roicodec import options
 from roicodec.models import registry
 
 
@@ -53,10 +54,12 @@ def test_frames_are_levels(roi_path, small_levels) -> None:
 
 def test_info_has_per_level_figures(roi_path, small_file) -> None:
     with Image.open(roi_path) as im:
-        assert im.info["qualities"] == (75, 90, 100)
+        assert im.info["layers"] == options.LADDERS[options.DEFAULT_LADDER]
+        assert im.info["qualities"] == (50, 68, None)
         assert im.info["model"][0] == registry.DEFAULT
         levels = im.info["levels"]
-    assert [level["quality"] for level in levels] == [None, 75, 90, 100]
+    assert [level["quality"] for level in levels] == [None, 50, 68, None]
+    assert [level["max_error"] for level in levels] == [None, None, None, 0]  # the top level is exact
     assert levels[-1]["bytes"] == len(small_file)
     assert levels[0]["bpp"] == levels[0]["bytes"] * 8 / 12000
 

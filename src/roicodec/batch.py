@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from roicodec import digest
+from roicodec import digest, options
+from roicodec.container import Layer
 from roicodec.errors import RoiError
 from roicodec.options import RoiModel
 
@@ -30,7 +31,8 @@ class Task:
     source: Path
     output: Path
     mask: Path | None = None
-    qualities: tuple[int, ...] = (75, 90, 100)
+    ladder: tuple[Layer, ...] = ()
+    """The enhancement layers (``()``: the default ladder)."""
     model: str | None = None
     segment: RoiModel | None = None
     """The segmenter of an automatic ROI, or ``None``."""
@@ -64,7 +66,7 @@ def _image_suffixes() -> set[str]:
 
 
 def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
-         qualities: Sequence[int] = (75, 90, 100), model: str | None = None,
+         ladder: Sequence[Layer] = (), model: str | None = None,
          segment: RoiModel | None = None) -> list[Task]:
     """One task per image under ``input_dir`` (recursively), mirrored under ``output_dir`` with suffix ``.roi``.
 
@@ -84,7 +86,7 @@ def plan(input_dir: Path, output_dir: Path, *, mask_dir: Path | None = None,
             found = sorted(m for m in (mask_dir / rel.parent).glob(f"{glob_escape(rel.stem)}.*")
                            if m.suffix.lower() in suffixes)
             mask = found[0] if found else None
-        tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(qualities), model, segment))
+        tasks.append(Task(source, output_dir / rel.with_suffix(".roi"), mask, tuple(ladder), model, segment))
     outputs: dict[Path, Path] = {}
     for task in tasks:
         # a.png and a.jpg would both become a.roi: the second would silently replace the first's output.
@@ -110,7 +112,8 @@ def verified(task: Task, source_hash: str | None = None) -> bool:
         return False
     try:
         with roicodec.open(task.output) as f:
-            if f.levels != f.header.levels or f.qualities != task.qualities:
+            if f.levels != f.header.levels or f.header.layers != (task.ladder or options.parse_ladder(
+                    options.DEFAULT_LADDER)):
                 return False
             f.verify()
             recorded = f.metadata.get(SOURCE_KEY)
@@ -143,7 +146,7 @@ def encode_one(task: Task) -> Outcome:
             roi = task.segment
             mask, _ = segment_roi(np.asarray(picture.pixels.convert("RGB")), roi.model, roi.classes, roi.checkpoint)
         task.output.parent.mkdir(parents=True, exist_ok=True)
-        roicodec.encode(picture.pixels, mask, task.output, qualities=task.qualities, model=task.model,
+        roicodec.encode(picture.pixels, mask, task.output, ladder=task.ladder or None, model=task.model,
                         axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
         return Outcome(task, "encoded", bytes=task.output.stat().st_size)
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:

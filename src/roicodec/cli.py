@@ -116,8 +116,8 @@ def _encode(args: argparse.Namespace) -> None:
         mask = _auto_roi(picture.pixels, args)
     else:
         mask = inputs.read(args.mask).pixels if args.mask else None
-    options = {"qualities": args.qualities, "model": args.model, "tile": args.tile, "axes": picture.axes,
-               "window": args.window}
+    options = {"qualities": args.qualities, "ladder": args.ladder, "max_error": args.max_error, "model": args.model,
+               "tile": args.tile, "axes": picture.axes, "window": args.window}
     if _to_stdout(args) or atomic.streams(out):
         # Standard output, a FIFO or a device cannot be re-read for the report: code into memory, then write.
         data = codec.encode(picture.pixels, mask, **options)
@@ -135,7 +135,11 @@ def _encode(args: argparse.Namespace) -> None:
         if f.planes:
             image = f"{f.header.plane_count} planes of {image} ({_planes_text(f)})"
         size = f.level_info[-1].bytes
-    _report(f"wrote {out}: {image}, {len(args.qualities) + 1} levels, {size} bytes", args)
+        top = f.level_info[-1]
+        check = {0: ", top level exact"}.get(top.max_error, f", top level within ±{top.max_error}" if top.max_error
+                                               else "")
+        levels = f.levels
+    _report(f"wrote {out}: {image}, {levels} levels{check}, {size} bytes", args)
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -229,12 +233,13 @@ def _info(args: argparse.Namespace) -> None:
     with codec.open(args.input) as f:
         levels = f.level_info
         intact = f.intact_levels()
-        summary = {"width": f.size[0], "height": f.size[1], "mode": f.mode, "qualities": list(f.qualities),
+        summary = {"width": f.size[0], "height": f.size[1], "mode": f.mode, "layers": list(f.layers),
+                   "qualities": list(f.qualities),
                    "planes": list(f.planes), "plane_count": f.header.plane_count,
                    "axes": f.metadata.get("axes") if f.planes else None,
                    "levels_in_file": f.levels, "levels_in_header": f.header.levels, "levels_intact": intact,
                    "model": {"name": f.model[0], "hash": f.model[1]}, "version": ".".join(map(str, f.header.version)),
-                   "levels": [{**vars(level), "intact": level.level < intact} for level in levels]}
+                   "levels": [{**vars(level), "exact": level.exact, "intact": level.level < intact} for level in levels]}
         stack = f", a stack of {f.header.plane_count} planes ({_planes_text(f)})" if f.planes else ""
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -247,10 +252,15 @@ def _info(args: argparse.Namespace) -> None:
         damaged = f"level {intact}" if intact == f.levels - 1 else f"levels {intact}..{f.levels - 1}"
         print(f"damaged: {damaged} fail{'s' if intact == f.levels - 1 else ''} CRC-32 checks"
               + (f"; levels 0..{intact - 1} are intact" if intact else ""))
-    print(f"{'level':>5} {'quality':>7} {'bytes':>9} {'bpp':>7}  state")
+    print(f"{'level':>5} {'layer':>8} {'bytes':>9} {'bpp':>7}  {'ROI':<9} state")
     for level in levels:
         state = "ok" if level.level < intact else "damaged"
-        print(f"{level.level:>5} {level.quality or 'base':>7} {level.bytes:>9} {level.bpp:>7.3f}  {state}")
+        print(f"{level.level:>5} {level.layer:>8} {level.bytes:>9} {level.bpp:>7.3f}  {_guarantee(level):<9} {state}")
+
+
+def _guarantee(level: codec.LevelInfo) -> str:
+    """What the level promises inside the ROI, checked on decoding."""
+    return {None: "lossy", 0: "exact"}.get(level.max_error, f"±{level.max_error}")
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -268,9 +278,9 @@ def _demo(args: argparse.Namespace) -> None:
     original = np.asarray(image)
     f = codec.open(data)
     print(f"astronaut {image.width}x{image.height}, {source}: {mask.mean():.0%} of the image, model {f.model[0]}")
-    print(f"{'level':>5} {'quality':>7} {'bytes':>7} {'bpp':>6} {'PSNR':>7} {'ROI-PSNR':>9}")
+    print(f"{'level':>5} {'layer':>8} {'bytes':>7} {'bpp':>6} {'PSNR':>7} {'ROI-PSNR':>9}")
     for info, pixels in zip(f.level_info, f.decode_all()):
-        print(f"{info.level:>5} {info.quality or 'base':>7} {info.bytes:>7} {info.bpp:>6.3f} "
+        print(f"{info.level:>5} {info.layer:>8} {info.bytes:>7} {info.bpp:>6.3f} "
               f"{psnr(original, pixels):>7.2f} {psnr(original, pixels, mask):>9.2f}")
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
@@ -283,7 +293,8 @@ def _encode_many(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.scheduler:
         raise RoiError("give either --workers (a local cluster) or --scheduler (a running one), not both")
-    tasks = batch.plan(args.input, args.output, mask_dir=args.mask_dir, qualities=args.qualities, model=args.model,
+    tasks = batch.plan(args.input, args.output, mask_dir=args.mask_dir,
+                       ladder=options.resolve_ladder(args.ladder, args.qualities, args.max_error), model=args.model,
                        segment=_segment_options(args))
     if not tasks:
         raise RoiError(f"no images under {args.input}: give the folder that holds them")
@@ -296,9 +307,14 @@ def _encode_many(args: argparse.Namespace) -> int:
 
 
 def _add_coding_options(p: argparse.ArgumentParser) -> None:
-    default = ",".join(map(str, codec.DEFAULT_QUALITIES))
-    p.add_argument("--qualities", type=_qualities, default=codec.DEFAULT_QUALITIES,
-                   help=f"JPEG quality per enhancement layer, increasing (default: {default})")
+    default = ",".join(options.LADDERS[options.DEFAULT_LADDER])
+    p.add_argument("--ladder", help=f"the enhancement layers, lowest first: {' or '.join(options.LADDERS)} (the "
+                   f"paper's JPEG {','.join(map(str, options.PAPER_QUALITIES))}), or layers such as avif:40,avif:70,"
+                   f"exact (avif:Q, jpeg:Q, near:K, exact); default: {default}")
+    p.add_argument("--max-error", type=int, help="top level within ±K of the original in the ROI (0: exact), "
+                   "checked on decoding; replaces the ladder's exact top level")
+    p.add_argument("--qualities", type=_qualities, help="the paper's JPEG ladder at these qualities, e.g. 75,90,100 "
+                   "(instead of --ladder)")
     p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
 
 

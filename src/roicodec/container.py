@@ -27,7 +27,9 @@ SIGNATURE = b"\x8eROI\r\n\x1a\n"
 """No other format starts so: the high byte catches 7-bit transfers, CR-LF and ^Z catch text-mode mangling, as in
 PNG. ImageJ's ROI files, which share the extension, start with ``Iout``."""
 
-VERSION = (1, 0)
+VERSION = (1, 1)
+"""The newest format this module reads and writes. A writer marks a file 1.0 when every layer is a JPEG layer (the
+1.0 format), so that 1.0 readers keep reading what they can."""
 HEADER, META, BASE, MASK, LAYER = b"RHDR", b"META", b"BASE", b"MASK", b"LAYR"
 MAX_LAYERS = 16
 MAX_META = 1 << 16
@@ -47,6 +49,48 @@ _BLOCK = 1 << 20
 """Bytes read at a time when a chunk is checked without being kept."""
 _HEADER_FIXED = struct.Struct(">BBIIBH")  # major, minor, width, height, channels, tile / 16
 
+LAYER_KINDS = ("jpeg", "avif", "exact", "near")
+"""Layer kinds by their id in a 1.1 header (docs/format.md, "Layer kinds")."""
+VERIFIED = frozenset({"exact", "near"})
+"""Kinds whose level depends on no level below, and whose table ends with the SHA-256 of its ROI pixels."""
+DIGEST = 32
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One enhancement layer as the header records it: its kind and its parameter (a quality 1-100 for ``jpeg``
+    and ``avif``, the largest error 1-255 for ``near``, nothing for ``exact``)."""
+
+    kind: str
+    param: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in LAYER_KINDS:
+            raise UnsupportedVersionError(f"layer kind {self.kind!r} is unknown to this roicodec: upgrade it")
+        if self.kind in ("jpeg", "avif") and not 1 <= self.param <= 100:
+            raise ValueError(f"{self.kind} layer quality {self.param} is invalid: give 1 to 100")
+        if self.kind == "near" and not 1 <= self.param <= 255:
+            raise ValueError(f"near layer max_error {self.param} is invalid: give 1 to 255 (exact is 0)")
+        if self.kind == "exact" and self.param:
+            raise ValueError("an exact layer takes no parameter")
+
+    @property
+    def verified(self) -> bool:
+        return self.kind in VERIFIED
+
+    @property
+    def quality(self) -> int | None:
+        return self.param if self.kind in ("jpeg", "avif") else None
+
+    @property
+    def max_error(self) -> int | None:
+        """How far a decoded ROI pixel may be from the original: 0 exact, ``k`` near, ``None`` unbounded."""
+        return 0 if self.kind == "exact" else self.param if self.kind == "near" else None
+
+    def __str__(self) -> str:
+        """As users write it: ``avif:40``, ``jpeg:75``, ``near:2``, ``exact``."""
+        return self.kind if self.kind == "exact" else f"{self.kind}:{self.param}"
+
 
 @dataclass(frozen=True)
 class Header:
@@ -55,20 +99,29 @@ class Header:
     width: int
     height: int
     mode: str
-    qualities: tuple[int, ...]
+    layers: tuple[Layer, ...]
+    """The enhancement layers, lowest first; a bare int is a JPEG layer of that quality (the 1.0 ladder)."""
     model_name: str
     model_hash: bytes
     tile: int
-    version: tuple[int, int] = VERSION
+    version: tuple[int, int] | None = None
+    """``None``: the oldest version that holds these layers (1.0 when every layer is JPEG, else 1.1)."""
     planes: tuple[int, ...] = ()
     """Leading axes of a stack (e.g. Z, T or C before Y, X); empty for a single image."""
     mask_per_plane: bool = False
     """Whether each plane has its own mask (else one mask serves every plane)."""
 
+    def __post_init__(self) -> None:
+        layers = tuple(layer if isinstance(layer, Layer) else Layer("jpeg", int(layer)) for layer in self.layers)
+        object.__setattr__(self, "layers", layers)
+        if self.version is None:
+            version = (1, 0) if all(layer.kind == "jpeg" for layer in layers) else (1, 1)
+            object.__setattr__(self, "version", version)
+
     @property
     def levels(self) -> int:
         """Number of decodable levels when complete: the base plus one per enhancement layer."""
-        return 1 + len(self.qualities)
+        return 1 + len(self.layers)
 
     @property
     def plane_count(self) -> int:
@@ -80,9 +133,13 @@ class Header:
 
     def pack(self) -> bytes:
         name = self.model_name.encode("ascii")
+        if self.version == (1, 0):
+            ladder = bytes([len(self.layers), *(layer.param for layer in self.layers)])
+        else:
+            ladder = bytes([len(self.layers), *(b for layer in self.layers
+                                                for b in (LAYER_KINDS.index(layer.kind), layer.param))])
         return (_HEADER_FIXED.pack(*self.version, self.width, self.height, len(self.mode), self.tile // 16)
-                + bytes([len(name)]) + name + self.model_hash
-                + bytes([len(self.qualities), *self.qualities])
+                + bytes([len(name)]) + name + self.model_hash + ladder
                 + bytes([len(self.planes)]) + b"".join(struct.pack(">I", n) for n in self.planes)
                 + bytes([int(self.mask_per_plane)]))
 
@@ -98,9 +155,10 @@ class Header:
             pos += 1 + data[pos]
             model_hash = data[pos:pos + 8]
             pos += 8
-            qualities = tuple(data[pos + 1:pos + 1 + data[pos]])
-            complete = len(model_hash) == 8 and len(qualities) == data[pos]
-            pos += 1 + data[pos]
+            count, width_of = data[pos], 1 if minor == 0 else 2
+            ladder = data[pos + 1:pos + 1 + width_of * count]
+            complete = len(model_hash) == 8 and len(ladder) == width_of * count
+            pos += 1 + width_of * count
             lead = data[pos]
             planes = struct.unpack_from(f">{lead}I", data, pos + 1) if lead <= MAX_LEAD_AXES else (0,)
             flags = data[pos + 1 + 4 * lead]
@@ -108,12 +166,31 @@ class Header:
             complete = False
         if not complete:
             raise CorruptFileError("header chunk is malformed: the file is damaged")
+        layers = _unpack_layers(ladder, minor) if count <= MAX_LAYERS else None
         if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 >= MIN_TILE // 16
-                and len(qualities) <= MAX_LAYERS and all(1 <= q <= 100 for q in qualities)
-                and all(n > 0 for n in planes) and math.prod(planes) <= MAX_PLANES and flags in (0, 1)):
+                and layers is not None and all(n > 0 for n in planes) and math.prod(planes) <= MAX_PLANES
+                and flags in (0, 1)):
             raise CorruptFileError("header declares an impossible size, mode, stack or ladder: the file is damaged")
-        return cls(width, height, "L" if channels == 1 else "RGB", qualities, name, model_hash, tile16 * 16,
+        return cls(width, height, "L" if channels == 1 else "RGB", layers, name, model_hash, tile16 * 16,
                    (major, minor), tuple(planes), bool(flags))
+
+
+def _unpack_layers(ladder: bytes, minor: int) -> tuple[Layer, ...] | None:
+    """The header's layers; ``None`` when a parameter is out of range. A kind this reader does not know (a newer
+    writer's) is refused in one line that says so."""
+    pairs = [("jpeg", q) for q in ladder] if minor == 0 else list(zip(ladder[::2], ladder[1::2]))
+    layers = []
+    for kind, param in pairs:
+        if isinstance(kind, int):
+            if kind >= len(LAYER_KINDS):
+                raise UnsupportedVersionError(f"file has an enhancement layer of kind {kind}, which this roicodec does "
+                                              "not know (it reads jpeg, avif, exact and near): upgrade roicodec")
+            kind = LAYER_KINDS[kind]
+        try:
+            layers.append(Layer(kind, param))
+        except ValueError:
+            return None
+    return tuple(layers)
 
 
 @dataclass(frozen=True)
@@ -160,7 +237,7 @@ def chunk(type_: bytes, data: bytes) -> bytes:
 def pack(header: Header, bases: list[bytes], masks: list[bytes], layers: list[list[bytes]], meta: bytes = b"") -> bytes:
     """Serialise a file in progressive order: header, metadata (if any), every plane's base, the mask(s), then layer
     1 of every plane, layer 2 of every plane, and so on. ``layers[k][p]`` is layer k+1 of plane p."""
-    if len(layers) != len(header.qualities) or any(len(layer) != header.plane_count for layer in layers):
+    if len(layers) != len(header.layers) or any(len(layer) != header.plane_count for layer in layers):
         raise ValueError("layers do not match the header's ladder and planes")
     if len(bases) != header.plane_count or (layers and len(masks) != header.mask_count):
         raise ValueError("bases or masks do not match the header's planes")
@@ -282,9 +359,9 @@ def _expected(header: Header) -> list[Role]:
     """The known chunks of a complete file, in order."""
     planes = range(header.plane_count)
     roles = [Role(BASE, p) for p in planes]
-    if header.qualities:
+    if header.layers:
         roles += [Role(MASK, p) for p in range(header.mask_count)]
-        roles += [Role(LAYER, p, k) for k in range(1, len(header.qualities) + 1) for p in planes]
+        roles += [Role(LAYER, p, k) for k in range(1, len(header.layers) + 1) for p in planes]
     return roles
 
 

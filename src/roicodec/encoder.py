@@ -3,6 +3,7 @@ the file's progressive order (docs/format.md), one tile at a time. :mod:`roicode
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -17,17 +18,20 @@ from typing import IO, Any
 
 from roicodec import atomic, base, container, inputs, ladder, options, reader
 from roicodec import mask as roimask
+from roicodec.container import Layer
 from roicodec.errors import RoiError
 from roicodec.inputs import ImageLike
 from roicodec.models import registry
 
-DEFAULT_QUALITIES = (75, 90, 100)
+DEFAULT_QUALITIES = options.PAPER_QUALITIES
+"""The paper's JPEG ladder, for ``qualities=``; new files take :data:`~roicodec.options.DEFAULT_LADDER`."""
 DEFAULT_TILE = 1024
 _COPY_BLOCK = 1 << 20
 
 
 def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathLike[str] | None = None, *,
-           qualities: Sequence[int] = DEFAULT_QUALITIES, model: str | None = None,
+           qualities: Sequence[int] | None = None, ladder: str | Sequence[str | Layer] | None = None,
+           max_error: int | None = None, model: str | None = None,
            tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None,
            axes: str | None = None, window: inputs.Window | str | None = None) -> bytes | None:
     """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there and return ``None``.
@@ -47,7 +51,13 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         path: where to write the file: a regular file is replaced atomically (a failure leaves whatever was there
             intact, and no temporary file), a symbolic link's target likewise; a FIFO or device is written straight
             through. A path that is the file ``image`` or ``mask`` was read from is refused.
-        qualities: JPEG quality of each enhancement layer, lowest first and increasing; empty for a base-only file.
+        qualities: the paper's ladder at these JPEG qualities (lowest first, increasing; empty for a base-only
+            file): the same as ``ladder=["jpeg:75", "jpeg:90", "jpeg:100"]``, written as a format 1.0 file.
+        ladder: the enhancement layers, lowest first: a name (``"default"``: two AVIF layers and an exact top level;
+            ``"paper"``: JPEG 75, 90, 100), or layers as ``"avif:Q"``, ``"jpeg:Q"``, ``"near:K"``, ``"exact"``
+            (:func:`roicodec.options.parse_ladder`). Default: ``"default"``.
+        max_error: the top level's largest error in the ROI: 0 (exact, the default ladder's top) or ``k`` for a
+            near-lossless top level, every ROI pixel within ``±k``, checked when the file is read.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
         metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
@@ -60,7 +70,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
             the file's metadata as ``window``.
     """
     planes = inputs.Planes(image, rgb, axes, window)
-    qualities = options.check_qualities(qualities)
+    layers = options.resolve_ladder(ladder, qualities, max_error)
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     described = dict(metadata or {})
@@ -71,7 +81,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
     meta = pack_meta(described)
     identity = registry.info(model)
     masks = inputs.Masks(mask, planes)
-    header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", qualities,
+    header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", layers,
                               identity.name, identity.hash, tile, planes=planes.lead, mask_per_plane=masks.count > 1)
     if path is None:
         buf = io.BytesIO()
@@ -97,10 +107,10 @@ def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.
     with ExitStack() as stack:
         # Each plane's layers are made right after its base, from the latent in hand, but the file puts them after
         # every base and the masks: they wait in a scratch file per layer and are copied into place at the end.
-        spills = [stack.enter_context(scratch()) for _ in header.qualities]
-        spans: list[list[tuple[int, int]]] = [[] for _ in header.qualities]
+        spills = [stack.enter_context(scratch()) for _ in header.layers]
+        spans: list[list[tuple[int, int]]] = [[] for _ in header.layers]
         for p in range(planes.count):
-            base_data, tiles = encode_plane(planes.plane(p), masks.region(p % masks.count), header)
+            base_data, tiles, digests = encode_plane(planes.plane(p), masks.region(p % masks.count), header)
             writer.add(container.BASE, base_data)
             if not spills:
                 continue
@@ -108,6 +118,9 @@ def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.
             for payloads in tiles:
                 for spill, payload in zip(spills, payloads):
                     spill.write(ladder.tile_entry(payload))
+            for spill, digest in zip(spills, digests):
+                if digest is not None:  # a verified layer's table ends with its ROI pixels' SHA-256
+                    spill.write(digest.digest())
             for layer, spill, start in zip(spans, spills, starts):
                 layer.append((start, spill.tell() - start))
         if spills:
@@ -122,16 +135,18 @@ def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.
 
 
 def encode_plane(plane: inputs.Plane, region: roimask.Region, header: container.Header
-                 ) -> tuple[bytes, Iterator[list[bytes]]]:
-    """One plane's base payload, and then (lazily) each tile's enhancement payloads, one per layer, in the base's
-    tile order. :func:`roicodec.reader.decode_plane` is its inverse."""
+                 ) -> tuple[bytes, Iterator[list[bytes]], list[Any]]:
+    """One plane's base payload, then (lazily) each tile's enhancement payloads, one per layer, in the base's tile
+    order, and one SHA-256 per verified layer (``None`` for the others), complete once the tiles are drawn.
+    :func:`roicodec.reader.decode_plane` is its inverse."""
     base_data, base_layer = base.encode(plane, header.model_name, header.tile)
+    digests = [hashlib.sha256() if layer.verified else None for layer in header.layers]
 
     def tiles() -> Iterator[list[bytes]]:
         for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-            yield ladder.encode_tile(plane[ys, xs], base_layer.tile(i), region(ys, xs), header.qualities)
+            yield ladder.encode_tile(plane[ys, xs], base_layer.tile(i), region(ys, xs), header.layers, digests)
 
-    return base_data, tiles()
+    return base_data, tiles(), digests
 
 
 def _copy(src: IO[bytes], start: int, length: int, write: Callable[[bytes], object]) -> None:
@@ -168,6 +183,6 @@ def redescribe(source: reader.Source, metadata: Mapping[str, Any] | None) -> byt
     count = layout.header.plane_count
     flat = payloads[container.LAYER]
     layers = [flat[i:i + count] for i in range(0, len(flat), count)]
-    header = replace(layout.header, qualities=layout.header.qualities[:len(layers)])
+    header = replace(layout.header, layers=layout.header.layers[:len(layers)])
     masks = payloads[container.MASK] if layers else []
     return container.pack(header, payloads[container.BASE], masks, layers, pack_meta(metadata))

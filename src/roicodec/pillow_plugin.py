@@ -53,6 +53,7 @@ class RoiImageFile(ImageFile.ImageFile):
         self.info.update(
             planes=self._roi.planes,
             qualities=self._roi.qualities,
+            layers=self._roi.layers,
             model=self._roi.model,
             levels=[asdict(level) for level in self._roi.level_info],
             metadata=self._roi.metadata,
@@ -62,7 +63,7 @@ class RoiImageFile(ImageFile.ImageFile):
         self._full_size = self._size
         self.seek(self._levels - 1)
 
-    def save(self, fp: str | bytes | os.PathLike[str] | IO[bytes], format: str | None = None,  # noqa: A002
+    def save(self, fp: str | bytes | os.PathLike[str] | IO[bytes], format: str | None = None,
              **params: Any) -> None:
         """As Pillow's ``save``, but never over the ``.roi`` file this image was opened from: Pillow truncates the
         target before any plugin runs, so the file's levels and ROI would be lost to a re-encoding of one level."""
@@ -114,12 +115,14 @@ class _RoiDecoder(ImageFile.PyDecoder):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """``im.save(path, "ROI", mask=..., qualities=(75, 90, 100), model=..., tile=1024, metadata={...})``.
+    """``im.save(path, "ROI", mask=..., ladder="default", max_error=None, model=..., tile=1024, metadata={...})``;
+    ``qualities=(75, 90, 100)`` instead of ``ladder`` gives the paper's JPEG ladder at those qualities.
 
     No mask: the whole image is the ROI.
     """
     options = im.encoderinfo
-    fp.write(codec.encode(im, options.get("mask"), qualities=options.get("qualities", codec.DEFAULT_QUALITIES),
+    fp.write(codec.encode(im, options.get("mask"), qualities=options.get("qualities"), ladder=options.get("ladder"),
+                          max_error=options.get("max_error"),
                           model=options.get("model"), tile=options.get("tile", codec.DEFAULT_TILE),
                           metadata=options.get("metadata")))
 

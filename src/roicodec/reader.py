@@ -3,6 +3,7 @@ tile at a time. The decode loop, :func:`decode_plane`, mirrors :func:`roicodec.e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -32,10 +33,21 @@ OutArray = TypeVar("OutArray", bound=ArrayLike)
 class LevelInfo:
     level: int
     quality: int | None
-    """JPEG quality of the layer that completes this level (``None`` for the base)."""
+    """Quality of the lossy layer (JPEG or AVIF) that completes this level; ``None`` for the base and checked
+    layers."""
     bytes: int
     """File bytes a reader needs for this level: signature, header, base, mask and layers up to it."""
     bpp: float
+    layer: str = "base"
+    """The layer that completes this level, as written in a ladder: ``avif:40``, ``jpeg:75``, ``near:2``, ``exact``."""
+    max_error: int | None = None
+    """Largest difference from the original in the ROI that the level guarantees, checked on decoding (its pixels'
+    SHA-256): 0 for an exact level, ``k`` for a near-lossless one, ``None`` when nothing is guaranteed."""
+
+    @property
+    def exact(self) -> bool:
+        """Whether the ROI decodes to the original's pixels, checked against the file's SHA-256 of them."""
+        return self.max_error == 0
 
 
 class RoiFile:
@@ -90,8 +102,14 @@ class RoiFile:
         return self.header.mode
 
     @property
-    def qualities(self) -> tuple[int, ...]:
-        return self.header.qualities
+    def qualities(self) -> tuple[int | None, ...]:
+        """Each layer's quality (``None`` for checked layers: exact or near-lossless); see :attr:`layers`."""
+        return tuple(layer.quality for layer in self.header.layers)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The enhancement layers, lowest first, as a ladder writes them (``avif:40``, ``exact``, ...)."""
+        return tuple(map(str, self.header.layers))
 
     @property
     def model(self) -> tuple[str, str]:
@@ -130,7 +148,9 @@ class RoiFile:
     def level_info(self) -> list[LevelInfo]:
         """Bytes and bits per pixel of each level present; for a stack, bpp counts the pixels of every plane."""
         pixels = self.header.width * self.header.height * self.header.plane_count
-        return [LevelInfo(k, None if k == 0 else self.qualities[k - 1], n, n * 8 / pixels)
+        layers = (None, *self.header.layers)
+        return [LevelInfo(k, None if k == 0 else layers[k].quality, n, n * 8 / pixels,
+                          "base" if k == 0 else str(layers[k]), None if k == 0 else layers[k].max_error)
                 for k, n in enumerate(self.layout.level_ends)]
 
     @property
@@ -165,8 +185,8 @@ class RoiFile:
     def plane_mask(self, plane: int | Sequence[int]) -> np.ndarray:
         """The ``(Y, X)`` ROI of one plane."""
         index = self._plane_index(plane)
-        if not self.qualities or self.levels < 2:
-            if self.qualities:
+        if not self.header.layers or self.levels < 2:
+            if self.header.layers:
                 raise TruncatedFileError("file ends before its mask: fetch the whole file again")
             return np.ones((self.header.height, self.header.width), bool)
         _check_pixels(self.header)
@@ -257,14 +277,23 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
                  ) -> Iterator[tuple[slice, slice, Iterator[np.ndarray]]]:
     """One plane up to ``level``, tile by tile: each tile's rows and columns, and its ``(rows, cols, C)`` pixels at
     levels 0..``level`` in turn. Each level is refined in place from the one before, so use (or copy) a level before
-    drawing the next. The inverse of :func:`roicodec.encoder.encode_plane`; every chunk read is CRC-checked first."""
+    drawing the next. The inverse of :func:`roicodec.encoder.encode_plane`; every chunk read is CRC-checked first,
+    and a checked level (exact or near-lossless) is compared with the SHA-256 the writer stored once its last tile
+    is decoded: a mismatch raises :class:`CorruptFileError`, so wrong pixels never pass for exact ones."""
     header = layout.header
     chunks = container.check_payloads(fp, layout, level, plane)
     base_layer = base.decode(container.read_data(fp, chunks[container.BASE][0]), header)
     count = len(base_layer.tiles)
+    layers = header.layers[:level]
     # Layers and the mask are read a tile (or a band of tiles) at a time: a huge plane's are never whole here.
-    layers = [ladder.TileTable(partial(container.read_data, fp, c), c.length, count)
-              for c in chunks[container.LAYER][:level]]
+    tables, expected = [], []
+    for layer, c in zip(layers, chunks[container.LAYER][:level]):
+        size = c.length - (container.DIGEST if layer.verified else 0)
+        if size < 0:
+            raise CorruptFileError("checked enhancement layer is too short for its SHA-256: the file is damaged")
+        tables.append(ladder.TileTable(partial(container.read_data, fp, c), size, count))
+        expected.append(container.read_data(fp, c, size) if layer.verified else None)
+    digests = [hashlib.sha256() if layer.verified else None for layer in layers]
     roi = roimask.Reader(container.read_data(fp, chunks[container.MASK][0]), header.height, header.width) \
         if level else None
 
@@ -272,11 +301,15 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
         img = base_layer.tile(i)
         yield img
         if roi is not None:
-            yield from ladder.decode_tile(img, roi.region(ys, xs), [t[i] for t in layers])
+            yield from ladder.decode_tile(img, roi.region(ys, xs), [t[i] for t in tables], layers, digests)
 
     for i, (ys, xs, *_) in enumerate(base_layer.tiles):
         heap.trim()  # as in encoding: the last tile's temporaries go back to the system, not to the next tile
         yield ys, xs, levels(i, ys, xs)
+    for k, (digest, want) in enumerate(zip(digests, expected), 1):
+        if digest is not None and digest.digest() != want:
+            raise CorruptFileError(f"level {k} ({layers[k - 1]}) does not decode to the ROI pixels its writer checked "
+                                   "(SHA-256): the file is damaged, or its layer codec decodes differently here")
 
 
 def _levels_text(top: int) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import roicodec
+from roicodec import options
 from roicodec.errors import RoiError
 from roicodec.napari import _roi
 from roicodec.napari._evaluate import jpeg_points, level_points
@@ -136,7 +137,7 @@ def test_resaving_a_truncated_file_gives_a_whole_file_with_fewer_levels(tmp_path
     path.write_bytes(small_file[:roicodec.open(small_file).level_info[2].bytes])
     write_roi(str(tmp_path / "whole.roi"), read_roi(str(path))[:1])
     with roicodec.open(tmp_path / "whole.roi") as f:
-        assert f.levels == f.header.levels == 3 and f.qualities == (75, 90)
+        assert f.levels == f.header.levels == 3 and f.layers == options.LADDERS[options.DEFAULT_LADDER][:2]
 
 
 def test_writer_maps_other_depths_through_contrast_limits(tmp_path: Path) -> None:
@@ -185,7 +186,8 @@ def test_jpeg_points_fit_the_levels_budgets(small: tuple, small_file: bytes, sma
     image, mask = small
     info = [asdict(level) for level in roicodec.open(small_file).level_info]
     levels = level_points(info, small_levels, image, mask)
-    assert [p.setting for p in levels] == ["L0 (base)", "L1 (q75)", "L2 (q90)", "L3 (q100)"]
+    assert [p.setting for p in levels] == ["L0 (base)", *(f"L{k} ({t})" for k, t in
+                                                          enumerate(options.LADDERS["default"], 1))]
     assert levels[3].roi_psnr > levels[1].roi_psnr > levels[0].roi_psnr
     import io
 
@@ -344,4 +346,4 @@ def test_a_layer_coded_in_memory_resaves_from_its_bytes_while_it_holds_them(tmp_
     write_roi(str(tmp_path / "coded.roi"), [(copy, meta, "image"), (roi, roi_meta, "labels")])
     with roicodec.open(tmp_path / "coded.roi") as f:
         np.testing.assert_array_equal(f.mask, small[1])
-        assert f.qualities == (75, 90, 100) and f.metadata["name"] == "crop"
+        assert f.layers == options.LADDERS[options.DEFAULT_LADDER] and f.metadata["name"] == "crop"

@@ -95,7 +95,7 @@ def test_encode_widget_end_to_end(make_napari_viewer, qtbot, tmp_path: Path, sma
     part(widget, "image").value = viewer.layers["crop"]
     part(widget, "roi_source").value = "Labels layer"
     part(widget, "labels_layer").value = viewer.layers["drawn ROI"]
-    part(widget, "qualities").value = "60, 95"
+    part(widget, "ladder").value = "60, 95"  # bare qualities: the paper's JPEG layers
     assert part(widget, "base_model").value == registry.DEFAULT
     part(widget, "base_model").value = "rd-q2"
     widget.encode()
@@ -125,9 +125,9 @@ def test_encode_widget_reports_bad_input_without_starting(make_napari_viewer, sm
     widget.encode()
     assert "no labels layer" in part(widget, "status").value and widget.worker is None
     part(widget, "roi_source").value = "Whole image"
-    part(widget, "qualities").value = "75,high"
+    part(widget, "ladder").value = "75,high"
     widget.encode()
-    assert "comma-separated" in part(widget, "status").value and widget.worker is None
+    assert "'high' is unknown" in part(widget, "status").value and widget.worker is None
 
 
 def test_roi_from_shapes_and_threshold(make_napari_viewer, small: tuple) -> None:

@@ -147,7 +147,8 @@ class ScalableJpeg:
         Image.fromarray(rgb).save(buf, "JPEG", quality=job, optimize=True)
         base_data = buf.getvalue()
         recon = np.array(_rgb(base_data))  # encode_tile refines it in place
-        layers = [ladder.pack_tiles([tile]) for tile in ladder.encode_tile(rgb, recon, mask, self.qualities)]
+        jpeg = [container.Layer("jpeg", q) for q in self.qualities]
+        layers = [ladder.pack_tiles([tile]) for tile in ladder.encode_tile(rgb, recon, mask, jpeg)]
         identity = registry.info()
         header = container.Header(rgb.shape[1], rgb.shape[0], "RGB", self.qualities, identity.name, identity.hash,
                                   DEFAULT_TILE)
@@ -162,7 +163,7 @@ class ScalableJpeg:
         if stream.level:
             roi = roimask.unpack(payloads[container.MASK][0], layout.header.height, layout.header.width)
             tiles = [ladder.unpack_tiles(layer, 1)[0] for layer in payloads[container.LAYER][:stream.level]]
-            for _ in ladder.decode_tile(image, roi, tiles):
+            for _ in ladder.decode_tile(image, roi, tiles, layout.header.layers):
                 pass
         return image
 

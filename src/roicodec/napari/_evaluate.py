@@ -34,13 +34,19 @@ class Point:
 COLUMNS = ("codec", "level / quality", "bytes", "bpp", "PSNR dB", "ROI-PSNR dB")
 
 
+def _label(info: Mapping[str, Any]) -> str:
+    """``base``, ``q75`` for a JPEG layer (the paper's ladder, as it names them), else the layer as a ladder writes it."""
+    layer = info.get("layer") or (f"jpeg:{info['quality']}" if info.get("quality") else "base")
+    return f"q{layer[5:]}" if layer.startswith("jpeg:") else layer
+
+
 def level_points(levels_info: Sequence[Mapping[str, Any]], levels: Sequence[np.ndarray] | None = None,
                  original: np.ndarray | None = None, mask: np.ndarray | None = None) -> list[Point]:
     """One point per level; PSNR and ROI-PSNR only when the decoded ``levels`` and ``original`` are given (rates alone
     need no pixel, so a lazy layer's levels stay undecoded)."""
     points = []
     for k, info in enumerate(levels_info):
-        quality = f" (q{info['quality']})" if info.get("quality") else " (base)"
+        quality = f" ({_label(info)})"
         scores = _scores(original, None if levels is None else levels[k], mask)
         points.append(Point("roicodec", f"L{info['level']}{quality}", info["bytes"], info["bpp"], *scores))
     return points

@@ -206,6 +206,7 @@ def _read(coded: Origin, f: roicodec.RoiFile) -> tuple[Any, np.ndarray | None, d
         "levels": [asdict(level) for level in f.level_info],
         "levels_in_header": f.header.levels,
         "qualities": list(f.qualities),
+        "layers": list(f.layers),
         "model": {"name": f.model[0], "hash": f.model[1]},
         "planes": list(f.planes),
         "path": None if coded.path is None else os.fspath(coded.path),
@@ -217,7 +218,7 @@ def _read(coded: Origin, f: roicodec.RoiFile) -> tuple[Any, np.ndarray | None, d
 
 def file_roi(f: roicodec.RoiFile) -> np.ndarray | None:
     """The file's ROI, or ``None`` when it is cut before its mask (its base still shows; only the mask is unknown)."""
-    return None if f.qualities and f.levels < 2 else f.mask
+    return None if f.layers and f.levels < 2 else f.mask
 
 
 def is_reader_array(data: Any, info: Mapping[str, Any]) -> bool:

@@ -93,8 +93,9 @@ def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> 
         assert pixels is not None
         mask = _mask(labels, pixels, meta)
     pixels = image_pixels(data, meta) if pixels is None else pixels
-    return roicodec.encode(pixels, mask, qualities=info["qualities"], model=info["model"]["name"],
-                           metadata=description, rgb=rgb)
+    # Coded again with the file's own ladder (files read before ladders were recorded here: their JPEG qualities).
+    ladder = {"ladder": info["layers"]} if "layers" in info else {"qualities": info["qualities"]}
+    return roicodec.encode(pixels, mask, **ladder, model=info["model"]["name"], metadata=description, rgb=rgb)
 
 
 def _mask(labels: Any | None, pixels: np.ndarray, meta: dict[str, Any]) -> np.ndarray | None:

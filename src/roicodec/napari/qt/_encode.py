@@ -15,6 +15,7 @@ from napari.layers import Image, Labels, Layer, Shapes
 import roicodec
 from roicodec import options
 from roicodec.atomic import write_bytes
+from roicodec.container import Layer as CodedLayer
 from roicodec.errors import RoiError
 from roicodec.models import registry
 from roicodec.napari._evaluate import Point, level_points
@@ -39,7 +40,7 @@ class RoiSource:
 
 
 class EncodeWidget(Container):
-    """Pick an image and an ROI source and qualities; encode in a worker; add the levels; show and save the result."""
+    """Pick an image, an ROI source and a ladder; encode in a worker; add the levels; show and save the result."""
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         # Labels only beside the inputs: the table and the status line get the dock's full width.
@@ -53,9 +54,11 @@ class EncodeWidget(Container):
         self.sources = {source.name: source for source in self._roi_sources()}
         """The "ROI from" choices by name; extend :meth:`_roi_sources` to add one."""
         self._source = ComboBox(name="roi_source", label="ROI from", choices=list(self.sources))
-        self._qualities = LineEdit(name="qualities", label="Qualities",
-                                   value=",".join(map(str, roicodec.DEFAULT_QUALITIES)),
-                                   tooltip="JPEG quality of each enhancement layer, lowest first, increasing")
+        self._ladder = LineEdit(name="ladder", label="Layers",
+                                value=",".join(options.LADDERS[options.DEFAULT_LADDER]),
+                                tooltip="enhancement layers, lowest first: avif:Q, jpeg:Q (Q 1-100), near:K (every ROI "
+                                        "pixel within ±K), exact; or a ladder's name: "
+                                        + ", ".join(options.LADDERS))
         self._model = ComboBox(name="base_model", label="Base model", choices=list(registry.available()),
                                value=registry.DEFAULT, tooltip=registry.CHOICES_HELP)
         self._run = PushButton(name="encode_button", text="Encode")
@@ -65,7 +68,7 @@ class EncodeWidget(Container):
         self._save = PushButton(name="save_button", text="Save .roi", enabled=False)
         self.extend([
             Container(widgets=[self._image, self._source, self._labels, self._shapes, self._smoothing,
-                               self._qualities, self._model]),
+                               self._ladder, self._model]),
             self._run, self._status, self._table, Container(widgets=[self._path]), self._save,
         ])
         self._source.changed.connect(self._show_options)
@@ -124,14 +127,14 @@ class EncodeWidget(Container):
             data, meta, _ = image.as_layer_data_tuple()
             pixels = image_pixels(data, meta)
             job = self.sources[self._source.value].prepare(pixels, image)
-            qualities = options.check_qualities(options.parse_qualities(self._qualities.value))
+            ladder = options.parse_ladder(self._ladder.value)
         except RoiError as exc:
             self._status.value = str(exc)
             return
         self._run.enabled = False
         self._status.value = "encoding…"
         description = describe(meta, pixels.ndim - bool(meta.get("rgb")))
-        self.worker = start(_encode, pixels, job, qualities, self._model.value, description, f"{image.name} encoded",
+        self.worker = start(_encode, pixels, job, ladder, self._model.value, description, f"{image.name} encoded",
                             desc="Encoding .roi", steps=3, status=self._status, done=self._show,
                             after=lambda: setattr(self._run, "enabled", True))
 
@@ -160,11 +163,11 @@ class EncodeWidget(Container):
         self._status.value = f"saved {path}"
 
 
-def _encode(pixels: np.ndarray, job: MaskJob, qualities: tuple[int, ...], model: str, description: dict[str, Any],
+def _encode(pixels: np.ndarray, job: MaskJob, ladder: tuple[CodedLayer, ...], model: str, description: dict[str, Any],
             name: str) -> Iterator[None]:
     mask = job()
     yield
-    data = roicodec.encode(pixels, mask, qualities=qualities, model=model, metadata=description)
+    data = roicodec.encode(pixels, mask, ladder=ladder, model=model, metadata=description)
     yield
     layers = roi_layers(data, name, name=name)
     with roicodec.open(data) as f:
