@@ -149,6 +149,6 @@ def test_npy_errors_are_one_line(files, capsys) -> None:
     (files / "bad.npy").write_bytes(b"\x93NUMPY garbage")
     _fail(["encode", str(files / "bad.npy"), "-o", str(files / "o.roi")], capsys, message="bad.npy",
           absent=files / "o.roi")
-    np.save(files / "img.npy", np.zeros((16, 16, 3), np.uint8))
-    _fail(["encode", str(files / "img.npy"), "--roi", "auto", "-o", str(files / "o.roi")], capsys,
-          message="--roi auto needs an image file", absent=files / "o.roi")
+    np.save(files / "img.npy", np.zeros((4, 16, 16), np.uint8))
+    _fail(["encode", str(files / "img.npy"), "--axes", "ZYX", "--roi", "auto", "-o", str(files / "o.roi")], capsys,
+          message="not a stack", absent=files / "o.roi")

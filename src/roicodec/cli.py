@@ -61,15 +61,18 @@ def _read_image(path: Path) -> Image.Image:
 
 
 def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
-    if not isinstance(image, Image.Image):
-        raise RoiError("--roi auto needs an image file that Pillow reads, not an array (.npy, TIFF stack): pass --mask")
+    # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
+    planes = inputs.Planes(image, None, args.axes, args.window)
+    if planes.lead or planes.window is not None:
+        raise RoiError("--roi auto segments one 8-bit gray or RGB image, not a stack or a windowed deeper image: "
+                       "pass --mask")
     # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
     from roicodec.segment import segment_roi
 
-    # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
-    inputs.Planes(image, None, None, args.window)
+    pixels = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else np.asarray(image)
+    rgb = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
     roi = _segment_options(args)
-    mask, seg = segment_roi(np.asarray(image.convert("RGB")), roi.model, roi.classes, roi.checkpoint)
+    mask, seg = segment_roi(np.ascontiguousarray(rgb), roi.model, roi.classes, roi.checkpoint)
     if not mask.any():
         found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
         raise RoiError(f"automatic ROI found none of the ROI classes in {args.image.name} (found: {', '.join(found)}): "
