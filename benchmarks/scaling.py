@@ -1,27 +1,34 @@
 """Time and memory against plane size on the streaming path, and batch throughput against Dask workers
 (docs/scaling.md).
 
-    python benchmarks/scaling.py [--sizes 1,4,16,64] [--io mmap|pread] [--batch-images 24 | 0] [--data DIR]
+    python benchmarks/scaling.py [--sizes 1,4,16,64] [--io mmap,pread] [--trim-off 1,16,64] [--batch-images 24]
+                                 [--data DIR] [--out docs/results/scaling.json]
 
 Each size: a square RGB plane of that many megapixels, mirror-tiled from a Kodak image, and a central ROI of half the
 side are written to disk as ``.npy`` beforehand. A fresh interpreter (``ru_maxrss`` only grows) loads torch and the
 model, opens both files, encodes them to a ``.roi`` file with ``roicodec.encode(image, roi, path)``, closes them,
-then decodes the top level into a new ``.npy`` with ``RoiFile.decode(out=...)``. ``--io mmap`` (the default) opens
-the files as ``np.memmap``; ``--io pread`` as arrays that read and write their blocks with ``os.pread`` and
-``os.pwrite``, as zarr or h5py do, so that no page of them is mapped into the process.
+then decodes the top level into a new ``.npy`` with ``RoiFile.decode(out=...)``. ``--io mmap`` opens the files as
+``np.memmap``; ``--io pread`` as arrays that read and write their blocks with ``os.pread`` and ``os.pwrite``, as zarr
+or h5py do, so that no page of them is mapped into the process; each way named is measured in turn.
 
 Memory is reported two ways, each as the rise over the peak before encoding: the peak resident set (``ru_maxrss``),
 which with ``--io mmap`` also counts the pages of the input and output files that the kernel keeps mapped (page
 cache, which it reclaims under pressure), and the peak of the process's anonymous memory (``RssAnon``, sampled from
-``/proc/PID/status`` by this process every 2 ms), which is the codec's own. ``--batch-images 0`` skips the batch part,
-which codes the Kodak folder with ``roicodec.batch`` on a local cluster of 1, then 2 worker processes. Prints one JSON
-object.
+``/proc/PID/status`` by this process every 2 ms), which is the codec's own. CPU time is the measured process's own
+(every thread).
+
+``--trim-off`` measures those sizes again (``mmap``) with ``roicodec.heap.trim`` made a no-op in the child, to show
+what handing the heap back between tiles saves in memory and costs in CPU time; an empty value skips it.
+``--batch-images 0`` skips the batch part, which codes that many Kodak images with ``roicodec.batch`` on a local
+cluster of 1, then 2 worker processes. Prints one JSON object; with ``--out`` also writes it there and, for
+docs/results/scaling.json, remakes the tables in docs/scaling.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pages
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,8 +82,10 @@ class PreadNpy:
     def close(self):
         os.close(self.fd)
 
-folder, io = Path(sys.argv[1]), sys.argv[2]
+folder, io, trim = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "trim"
 import roicodec
+if not trim:
+    roicodec.heap.trim = lambda: None  # what the trim saves and costs: the same run without it
 if io == "mmap":
     image = np.load(folder / "image.npy", mmap_mode="r")
     roi = np.load(folder / "roi.npy", mmap_mode="r")
@@ -84,9 +94,9 @@ else:
 roicodec.decode(roicodec.encode(np.array(image[:64, :64])))  # load torch and the model outside the measurements
 peak_input = peak_mib()
 marks = {"encode": time.monotonic()}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 roicodec.encode(image, roi, folder / "plane.roi")
-encode_s = time.perf_counter() - t0
+encode_s, encode_cpu_s = time.perf_counter() - t0, time.process_time() - c0
 peak_encode = peak_mib()
 if io == "pread":
     image.close()
@@ -98,17 +108,20 @@ with roicodec.open(folder / "plane.roi") as f:
         out = np.lib.format.open_memmap(folder / "decoded.npy", "w+", np.uint8, f.shape)
     else:
         out = PreadNpy(folder / "decoded.npy", f.shape)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     f.decode(out=out)
     if io == "mmap":
         out.flush()
     else:
         out.close()
-    decode_s = time.perf_counter() - t0
+    decode_s, decode_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    base_level_bytes, model, layers = f.level_info[0].bytes, f.model, list(f.layers)
 marks["end"] = time.monotonic()
-print(json.dumps({"encode_s": encode_s, "decode_s": decode_s, "peak_input_mib": peak_input,
+print(json.dumps({"encode_s": encode_s, "decode_s": decode_s, "encode_cpu_s": encode_cpu_s,
+                  "decode_cpu_s": decode_cpu_s, "peak_input_mib": peak_input,
                   "peak_encode_mib": peak_encode, "peak_total_mib": peak_mib(),
-                  "file_bytes": (folder / "plane.roi").stat().st_size, "marks": marks}))
+                  "file_bytes": (folder / "plane.roi").stat().st_size, "base_level_bytes": base_level_bytes,
+                  "model": model, "layers": layers, "marks": marks}))
 """
 
 
@@ -143,12 +156,12 @@ def _status_kib(pid: int) -> tuple[int, int] | None:
         return None
 
 
-def measure_plane(src: Path, side: int, io: str) -> dict:
+def measure_plane(src: Path, side: int, io: str, trim: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_inputs(folder, src, side)
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), io], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), io, "trim" if trim else "no-trim"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         samples = []
         while proc.poll() is None:
             now, status = time.monotonic(), _status_kib(proc.pid)
@@ -165,7 +178,7 @@ def measure_plane(src: Path, side: int, io: str) -> dict:
         return max((s[column] for s in samples if start <= s[0] < stop), default=0) / 1024
 
     before = peak(1, 0, marks["encode"])
-    row.update(side=side, megapixels=side * side / 1e6, io=io,
+    row.update(side=side, megapixels=side * side / 1e6, io=io, trim=trim,
                anon_before_mib=before,
                anon_encode_mib=peak(1, marks["encode"], marks["decode"]) - before,
                anon_decode_mib=peak(1, marks["decode"], marks["end"]) - before,
@@ -174,6 +187,11 @@ def measure_plane(src: Path, side: int, io: str) -> dict:
                rss_share_mib=row["peak_total_mib"] - row["peak_input_mib"], samples=len(samples))
     row["codec_anon_mib"] = max(row["anon_encode_mib"], row["anon_decode_mib"])
     return row
+
+
+def _pixels(path: Path) -> int:
+    with Image.open(path) as im:  # the header only
+        return im.width * im.height
 
 
 def batch_throughput(data: Path, images: int, workers: int) -> dict:
@@ -189,28 +207,47 @@ def batch_throughput(data: Path, images: int, workers: int) -> dict:
         t0 = time.perf_counter()
         report = batch.encode_many(tasks, workers=workers, progress=False)
         seconds = time.perf_counter() - t0
-    megapixels = sum(768 * 512 for _ in sources) / 1e6
-    return {"workers": workers, "images": len(sources), "seconds": round(seconds, 1),
-            "images_per_s": round(len(sources) / seconds, 2), "megapixels_per_s": round(megapixels / seconds, 2),
+    megapixels = sum(_pixels(s) for s in sources) / 1e6
+    return {"workers": workers, "images": len(sources), "megapixels": round(megapixels, 4),
+            "seconds": round(seconds, 1), "images_per_s": round(len(sources) / seconds, 4), "megapixels_per_s": round(megapixels / seconds, 4),
             "failed": report.count("failed")}
 
 
+def _sizes(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
 def main() -> None:
+    begun = pages.begin()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,4,16,64", help="megapixels, comma-separated")
-    ap.add_argument("--io", choices=("mmap", "pread"), default="mmap", help="how the child opens its .npy files")
+    ap.add_argument("--io", default="mmap,pread", help="how the child opens its .npy files: mmap, pread or both")
+    ap.add_argument("--trim-off", default="1,16,64", help="sizes measured again without the heap trim ('' skips)")
     ap.add_argument("--batch-images", type=int, default=24, help="Kodak images for the batch part; 0 skips it")
     ap.add_argument("--data", type=Path, default=REPO / "../shared/data/kodak")
+    ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
+    ios = args.io.split(",")
+    if not set(ios) <= {"mmap", "pread"}:
+        ap.error(f"--io: mmap, pread or both, not {args.io!r}")
     src = (args.data / "kodim23.png").resolve()
-    planes = []
-    for mp in (float(x) for x in args.sizes.split(",")):
+    runs = [(mp, io, True) for io in ios for mp in _sizes(args.sizes)]
+    runs += [(mp, "mmap", False) for mp in _sizes(args.trim_off)]
+    planes, model, layers = [], None, None
+    for mp, io, trim in runs:
         side = round((mp * 1e6) ** 0.5 / 16) * 16
-        row = measure_plane(src, side, args.io)
+        row = measure_plane(src, side, io, trim)
+        model, layers = row.pop("model"), row.pop("layers")
         planes.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
         print(json.dumps(planes[-1]), file=sys.stderr)
     batches = [batch_throughput(args.data, args.batch_images, n) for n in (1, 2)] if args.batch_images > 0 else []
-    print(json.dumps({"planes": planes, "batch": batches}, indent=1))
+    result = {"image": f"{src.name} mirror-tiled, central ROI of half the side, default ladder and base model",
+              "model": {"name": model[0], "hash": model[1]} if model else None, "ladder": layers,
+              "planes": planes, "batch": batches, "batch_data": os.path.relpath(args.data, REPO)}
+    result["meta"] = pages.meta("scaling.py", sys.argv[1:], begun)
+    print(json.dumps(result, indent=1))
+    if args.out:
+        pages.write(args.out, result)
 
 
 if __name__ == "__main__":
