@@ -71,7 +71,7 @@ def main() -> None:
         "jpeg_q90_encode_decode_s": round(jpeg_s, 4),
         "encode_decode_per_plane_ms": round((encode_s + decode_s) / args.planes * 1e3, 2),
         "ratio_to_jpeg": round((encode_s + decode_s) / jpeg_s, 1),
-        "threads": int(os.environ.get("OMP_NUM_THREADS", 0)) or None, "load_at_start": os.getloadavg()[0],
+        "threads": int(os.environ.get("OMP_NUM_THREADS", "0")) or None, "load_at_start": os.getloadavg()[0],
     }
     text = json.dumps(result, indent=2)
     print(text)

@@ -20,7 +20,7 @@ import torch
 from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
 from roicodec.models.store import save_model
 from training.checkpoint import Checkpoint
-from training.loop import run_log, step
+from training.loop import add_run_options, begin_run, run_log, step
 from training.photos import load_photos, random_crops
 
 CROP = (192, 256)
@@ -60,13 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_run_options(parser)
     args = parser.parse_args(argv)
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
+    rng = begin_run(args)
     images = load_photos(args.data)
     model = PaperAutoencoder()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

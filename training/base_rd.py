@@ -34,7 +34,7 @@ from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.store import save_model
 from training.checkpoint import Checkpoint
-from training.loop import run_log, set_lr, step
+from training.loop import add_run_options, begin_run, run_log, set_lr, step
 from training.photos import load_photos, random_crops, test_photos
 
 LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013)
@@ -130,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=0, help="iterations over which the step size rises to --lr; "
                         "a run from --init wants some, as Adam's first steps move every parameter by about --lr")
     parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_run_options(parser)
     parser.add_argument("--init", type=Path, help="another run's checkpoint to start from (a longer schedule, or "
                         "a new lambda, without starting over)")
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
@@ -139,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if sorted(args.lambdas) != args.lambdas or min(args.lambdas) <= 0:
         parser.error("--lambdas must be positive and ascending: rd-q1 is the lowest rate")
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    rng = begin_run(args)
     images = load_photos(args.data)
     tests = test_photos(args.data, 12)
     family = GainedFamily(args.channels, args.latent_channels, tuple(args.lambdas))

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import torch
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--seed`` and ``--threads``, which every trainer takes."""
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def begin_run(args: argparse.Namespace) -> np.random.Generator:
+    """Seed torch and set its threads from :func:`add_run_options`; the run's NumPy generator."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return np.random.default_rng(args.seed)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

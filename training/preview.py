@@ -22,6 +22,7 @@ from roicodec import weights
 from roicodec.models import PREVIEW_SCALE, registry
 from roicodec.models.preview import PreviewHead
 from training.base_paper import CROP
+from training.loop import add_run_options, begin_run
 from training.photos import load_photos, random_crops
 
 
@@ -32,13 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("out/preview"), help="where the head's weights go")
     parser.add_argument("--rounds", type=int, default=4, help="fresh random crops of every image per round")
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_run_options(parser)
     args = parser.parse_args(argv)
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
+    rng = begin_run(args)
     info = registry.info(args.model)
     base = registry.load(args.model)
     images = load_photos(args.data)

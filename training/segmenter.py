@@ -31,7 +31,7 @@ from roicodec.segment.sources import EMBEDDED
 from roicodec.segment.store import save_weights
 from training.camvid import CLASSES, IGNORE, load_split
 from training.checkpoint import Checkpoint
-from training.loop import run_log, set_lr, step
+from training.loop import add_run_options, begin_run, run_log, set_lr, step
 
 PACKAGE = Path(str(resources.files("roicodec.segment")))
 DEFAULT_CONFIG = PACKAGE / "configs" / "swin-pico_segformerhead_camvid.py"
@@ -123,13 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--eval-every", type=int, default=250)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    add_run_options(parser)
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    rng = begin_run(args)
     cfg = load_config(args.config)
     num_classes = cfg.num_classes
     mean = torch.tensor(cfg.data_preprocessor["mean"])

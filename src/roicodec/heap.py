@@ -12,9 +12,9 @@ def _heap_trimmer() -> Callable[[], object]:
     """glibc's ``malloc_trim(0)``, or nothing on a C library without it.
 
     glibc keeps what a tile frees (torch's convolution buffers above all, a few hundred MiB) in its heaps and reuses
-    it only in part: without handing it back before each tile, a process holds about 200 MiB more once a plane spans
-    a few tiles. Giving it back costs page faults on the next tile, about 15% more CPU time on large planes and 4% on
-    a one-tile image (docs/scaling.md). Dask's workers trim for the same reason.
+    it only in part: without handing it back before each tile, a process holds far more once a plane spans a few
+    tiles. Giving it back costs page faults on the next tile; docs/scaling.md measures both, with the trim and
+    without (``python benchmarks/scaling.py``). Dask's workers trim for the same reason.
     """
     try:
         trim = ctypes.CDLL(None).malloc_trim
