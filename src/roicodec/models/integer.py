@@ -1,0 +1,112 @@
+"""An integer network (Ballé, Johnston and Minnen, ICLR 2019): the hyperprior's synthesis, which turns the coded
+hyper-latent into the index of each latent cell's coding table.
+
+The decoder must compute exactly the indices the encoder used, on any CPU, thread count or library version, or the
+range decoder desynchronises and the rest of the image is noise. So this network has integer weights, integer biases
+and integer activations, and every layer's sum stays far below 2**53: in float64 each product and each partial sum
+is an exact integer, the order of summation (BLAS blocking, threads) cannot change the result, and the rescale by a
+power of two and the floor are exact too. :meth:`IntegerNetwork.bound` proves the bound for the loaded weights before
+anything runs.
+
+Layers follow torch's conventions (``Conv2d`` weights ``(out, in, k, k)``, ``ConvTranspose2d`` weights
+``(in, out, k, k)``), so a network trained in torch exports by rounding its weights. Each layer computes
+``floor((sum + bias + 2**(shift-1)) / 2**shift)``, that is ``round(sum / 2**shift)`` with ties up, and clamps it to
+its range: ``[0, 255]`` inside (a bounded ReLU), ``[0, tables - 1]`` at the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+EXACT = 2.0 ** 52
+"""Sums are kept below this, where float64 represents every integer and every sum of two of them exactly."""
+_CHUNK = 1 << 22
+"""Elements of the unfolded input per matrix product: bounds memory on large images without changing any result."""
+
+
+@dataclass(frozen=True)
+class IntegerLayer:
+    weight: np.ndarray
+    """Integers, torch's layout for ``transposed`` or not."""
+    bias: np.ndarray
+    """Integers, one per output channel, in the units of the sum (before the shift)."""
+    shift: int
+    stride: int
+    padding: int
+    transposed: bool
+    output_padding: int
+    low: int
+    high: int
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The layer as a stride-1 convolution ``(out, in, k, k)``: a transposed convolution's kernel flipped."""
+        if self.transposed:
+            return np.ascontiguousarray(self.weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        return self.weight
+
+
+def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads: tuple[int, int, int, int],
+          shift: int, low: int, high: int) -> np.ndarray:
+    """A zero-padded convolution of ``x`` ``(C, H, W)``, rescaled, rounded and clamped: exact for integer inputs."""
+    top, bottom, left, right = pads
+    x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
+    cout, cin, k, _ = kernel.shape
+    windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, k, k), a view
+    ho, wo = windows.shape[1:3]
+    w = kernel.reshape(cout, cin * k * k).astype(np.float64)
+    b = bias.astype(np.float64)[:, None] + 2.0 ** (shift - 1)
+    scale = 2.0 ** -shift
+    out = np.empty((cout, ho, wo), np.float64)
+    rows = max(1, _CHUNK // max(1, cin * k * k * wo))
+    for y0 in range(0, ho, rows):
+        cols = windows[:, y0:y0 + rows].transpose(0, 3, 4, 1, 2).reshape(cin * k * k, -1)
+        acc = w @ cols
+        acc += b
+        acc *= scale
+        out[:, y0:y0 + rows] = np.floor(acc, out=acc).reshape(cout, -1, wo)
+    return np.clip(out, low, high, out=out)
+
+
+class IntegerNetwork:
+    """A stack of :class:`IntegerLayer`; maps an integer ``(C, H, W)`` array to integers in the last layer's range."""
+
+    def __init__(self, layers: list[IntegerLayer], input_bound: int) -> None:
+        self.layers = layers
+        self.input_bound = input_bound
+        worst = self.bound()
+        if worst >= EXACT:
+            raise ValueError(f"integer network's sums reach {worst:.3g}, beyond exact float64 arithmetic")
+
+    def bound(self) -> float:
+        """The largest magnitude any layer's sum (bias and rounding offset included) can reach for inputs within
+        ``input_bound``: each output's sum of |weight| times the largest input, layer by layer."""
+        worst, top = 0.0, float(self.input_bound)
+        for layer in self.layers:
+            k = layer.kernel.astype(np.float64)
+            per_out = np.abs(k).sum(axis=(1, 2, 3)) * top + np.abs(layer.bias.astype(np.float64)) + 2.0 ** layer.shift
+            worst = max(worst, float(per_out.max()))
+            top = float(max(abs(layer.low), abs(layer.high)))
+        return worst
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.size and np.abs(x).max() > self.input_bound:
+            raise ValueError(f"integer network input beyond its bound {self.input_bound}")
+        a = x.astype(np.float64)
+        for layer in self.layers:
+            k = layer.kernel.shape[-1]
+            if layer.transposed:
+                # A transposed convolution is a stride-1 convolution of the input with zeros between its samples.
+                s = layer.stride
+                spread = np.zeros((a.shape[0], (a.shape[1] - 1) * s + 1, (a.shape[2] - 1) * s + 1))
+                spread[:, ::s, ::s] = a
+                lo = k - 1 - layer.padding
+                pads = (lo, lo + layer.output_padding, lo, lo + layer.output_padding)
+                a = _conv(spread, layer.kernel, layer.bias, 1, pads, layer.shift, layer.low, layer.high)
+            else:
+                p = layer.padding
+                a = _conv(a, layer.kernel, layer.bias, layer.stride, (p, p, p, p), layer.shift, layer.low, layer.high)
+        return a.astype(np.int32)
