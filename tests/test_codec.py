@@ -115,9 +115,10 @@ def test_odd_sizes(astronaut) -> None:
 @pytest.mark.parametrize("image, message", [
     (np.zeros((8, 8, 4), np.uint8), "8x8x4 looks like RGBA"),
     (np.zeros((1, 1, 1, 1, 1, 4, 4, 3), np.uint8), "at most 4 leading axes"),
-    (np.zeros((8, 8), np.uint16), "dtype uint16"),
+    (np.zeros((8, 8), np.int32), "dtype int32.*uint16"),
+    (np.zeros((8, 8, 3), np.uint16), "16-bit RGB.*axes='YXC'"),
     (Image.new("RGBA", (8, 8)), "alpha"),
-    (Image.new("I;16", (8, 8)), "8-bit"),
+    (Image.new("F", (8, 8)), "floating-point.*window"),
     (np.zeros((0, 8), np.uint8), "8x0 pixels"),
 ])
 def test_unsupported_images_say_what_to_do(image, message) -> None:

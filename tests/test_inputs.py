@@ -116,14 +116,17 @@ def test_tiff_orientation_matches_pillows_exif_transpose(tmp_path: Path, orienta
     assert np.array_equal(inputs.read(tmp_path / "o.tif").pixels[1], want)
 
 
-def test_sixteen_bit_gets_advice_that_works_and_a_window(tmp_path: Path, gray: np.ndarray) -> None:
+def test_sixteen_bit_is_coded_in_its_own_units_or_through_a_window(tmp_path: Path, gray: np.ndarray) -> None:
     deep = gray.astype(np.uint16) * 16 + 100  # 12-bit data in a 16-bit container, as microscopes write it
     Image.fromarray(deep).save(tmp_path / "d.png")
     with Image.open(tmp_path / "d.png") as im:
         assert im.mode == "I;16"
-    refused = cli("encode", "d.png", cwd=tmp_path)
-    assert refused.returncode == 1 and b"--window" in refused.stderr
-    # The advice is followed as given, and it works (Pillow's convert('L') would have made the image all white).
+    native = cli("encode", "d.png", "-o", "n.roi", cwd=tmp_path)
+    assert native.returncode == 0, native.stderr
+    with roicodec.open(tmp_path / "n.roi") as f:
+        assert f.dtype == np.uint16 and f.mode == "I;16" and f.header.version == (1, 2)
+        assert np.array_equal(f.decode(), deep)  # no mask: the whole image is the ROI, exact
+    # The 8-bit view stays for who wants one (Pillow's convert('L') would have made the image all white).
     assert cli("encode", "d.png", "--window", "100,4180", "--qualities", "100", cwd=tmp_path).returncode == 0
     with roicodec.open(tmp_path / "d.roi") as f:
         assert f.metadata["window"] == [100.0, 4180.0]

@@ -67,8 +67,8 @@ def test_a_wrong_exact_level_is_an_error_never_pixels(shaped, monkeypatch) -> No
     data = roicodec.encode(image, mask, tile=64)
     real = layer_codecs._decode_verified
 
-    def off_by_one(payload, shape, max_error):
-        out = real(payload, shape, max_error).copy()
+    def off_by_one(payload, shape, max_error, *dtype):
+        out = real(payload, shape, max_error, *dtype).copy()
         out[0, 0] ^= 1
         return out
 

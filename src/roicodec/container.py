@@ -22,14 +22,16 @@ from roicodec.errors import (
     UnsupportedImageError,
     UnsupportedVersionError,
 )
+from roicodec.intensity import CURVES, Mapping
 
 SIGNATURE = b"\x8eROI\r\n\x1a\n"
 """No other format starts so: the high byte catches 7-bit transfers, CR-LF and ^Z catch text-mode mangling, as in
 PNG. ImageJ's ROI files, which share the extension, start with ``Iout``."""
 
-VERSION = (1, 1)
-"""The newest format this module reads and writes. A writer marks a file 1.0 when every layer is a JPEG layer (the
-1.0 format), so that 1.0 readers keep reading what they can."""
+VERSION = (1, 2)
+"""The newest format this module reads and writes. A writer marks a file with the oldest version that holds it: 1.0
+when every layer is a JPEG layer, 1.2 only when its samples have 16 bits, else 1.1; older readers keep reading what
+they can."""
 HEADER, META, BASE, MASK, LAYER = b"RHDR", b"META", b"BASE", b"MASK", b"LAYR"
 MAX_LAYERS = 16
 MAX_META = 1 << 16
@@ -54,6 +56,12 @@ LAYER_KINDS = ("jpeg", "avif", "exact", "near")
 VERIFIED = frozenset({"exact", "near"})
 """Kinds whose level depends on no level below, and whose table ends with the SHA-256 of its ROI pixels."""
 DIGEST = 32
+_FLAG_MASKS, _FLAG_DEEP = 1, 2
+"""Header flag bits: a mask per plane; 16-bit samples (format 1.2), then the intensity mappings follow the flags."""
+NO_AXIS = 255
+MAX_CHANNELS = 128
+"""Most channels a 16-bit file maps one by one (each mapping takes 5 header bytes, and a header at most 1024)."""
+_MAPPING = struct.Struct(">BHH")  # curve, low, high
 
 
 @dataclass(frozen=True)
@@ -110,13 +118,33 @@ class Header:
     """Leading axes of a stack (e.g. Z, T or C before Y, X); empty for a single image."""
     mask_per_plane: bool = False
     """Whether each plane has its own mask (else one mask serves every plane)."""
+    bits: int = 8
+    """Bits per sample: 8, or 16 (format 1.2: gray only, the base through :attr:`mappings`)."""
+    mappings: tuple[Mapping, ...] = ()
+    """16-bit files: the intensity mapping that took each channel to the base model's 8 bits, one per index of the
+    :attr:`channel_axis`, or one for every plane."""
+    channel_axis: int | None = None
+    """16-bit files: which of :attr:`planes` is the channel axis that :attr:`mappings` follow (``None``: one mapping)."""
 
     def __post_init__(self) -> None:
         layers = tuple(layer if isinstance(layer, Layer) else Layer("jpeg", int(layer)) for layer in self.layers)
         object.__setattr__(self, "layers", layers)
         if self.version is None:
-            version = (1, 0) if all(layer.kind == "jpeg" for layer in layers) else (1, 1)
+            version = (1, 2) if self.bits != 8 else (1, 0) if all(layer.kind == "jpeg" for layer in layers) else (1, 1)
             object.__setattr__(self, "version", version)
+
+    @property
+    def dtype(self) -> str:
+        """The NumPy dtype of decoded pixels: ``uint8`` or ``uint16``."""
+        return "uint8" if self.bits == 8 else "uint16"
+
+    def mapping(self, plane: int) -> Mapping | None:
+        """The intensity mapping of flat plane ``plane`` (``None`` for 8-bit files)."""
+        if not self.mappings:
+            return None
+        if self.channel_axis is None:
+            return self.mappings[0]
+        return self.mappings[int(_unravel(plane, self.planes)[self.channel_axis])]
 
     @property
     def levels(self) -> int:
@@ -141,7 +169,14 @@ class Header:
         return (_HEADER_FIXED.pack(*self.version, self.width, self.height, len(self.mode), self.tile // 16)
                 + bytes([len(name)]) + name + self.model_hash + ladder
                 + bytes([len(self.planes)]) + b"".join(struct.pack(">I", n) for n in self.planes)
-                + bytes([int(self.mask_per_plane)]))
+                + bytes([int(self.mask_per_plane) | (_FLAG_DEEP if self.bits == 16 else 0)]) + self._pack_mappings())
+
+    def _pack_mappings(self) -> bytes:
+        if self.bits == 8:
+            return b""
+        axis = NO_AXIS if self.channel_axis is None else self.channel_axis
+        return bytes([axis, len(self.mappings)]) + b"".join(
+            _MAPPING.pack(CURVES.index(m.curve), m.low, m.high) for m in self.mappings)
 
     @classmethod
     def unpack(cls, data: bytes) -> Header:
@@ -161,18 +196,51 @@ class Header:
             pos += 1 + width_of * count
             lead = data[pos]
             planes = struct.unpack_from(f">{lead}I", data, pos + 1) if lead <= MAX_LEAD_AXES else (0,)
-            flags = data[pos + 1 + 4 * lead]
+            pos += 1 + 4 * lead
+            flags = data[pos]
+            deep = (_unpack_mappings(data, pos + 1, planes) if minor >= 2 and flags & _FLAG_DEEP
+                    else (None, ()))
         except (IndexError, struct.error, UnicodeDecodeError):
             complete = False
         if not complete:
             raise CorruptFileError("header chunk is malformed: the file is damaged")
         layers = _unpack_layers(ladder, minor) if count <= MAX_LAYERS else None
+        known = _FLAG_MASKS | (_FLAG_DEEP if minor >= 2 else 0)
+        bits = 16 if flags & _FLAG_DEEP else 8
         if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and channels in (1, 3) and tile16 >= MIN_TILE // 16
                 and layers is not None and all(n > 0 for n in planes) and math.prod(planes) <= MAX_PLANES
-                and flags in (0, 1)):
+                and not flags & ~known and deep is not None and (bits == 8 or channels == 1)):
             raise CorruptFileError("header declares an impossible size, mode, stack or ladder: the file is damaged")
         return cls(width, height, "L" if channels == 1 else "RGB", layers, name, model_hash, tile16 * 16,
-                   (major, minor), tuple(planes), bool(flags))
+                   (major, minor), tuple(planes), bool(flags & _FLAG_MASKS), bits, deep[1], deep[0])
+
+
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    out = []
+    for n in reversed(shape):
+        index, i = divmod(index, n)
+        out.append(i)
+    return tuple(reversed(out))
+
+
+def _unpack_mappings(data: bytes, pos: int, planes: tuple[int, ...]
+                     ) -> tuple[int | None, tuple[Mapping, ...]] | None:
+    """A 1.2 header's channel axis and intensity mappings; ``None`` when they cannot be right (then the header is
+    refused as damaged). A curve this reader does not know is refused in one line that says so."""
+    axis, count = data[pos], data[pos + 1]
+    if axis != NO_AXIS and (axis >= len(planes) or count != planes[axis] or count > MAX_CHANNELS) \
+            or axis == NO_AXIS and count != 1:
+        return None
+    mappings = []
+    for i in range(count):
+        curve, low, high = _MAPPING.unpack_from(data, pos + 2 + i * _MAPPING.size)
+        if curve >= len(CURVES):
+            raise UnsupportedVersionError(f"file maps its intensities through curve {curve}, which this roicodec does "
+                                          "not know: upgrade roicodec")
+        if low >= high:
+            return None
+        mappings.append(Mapping(low, high, CURVES[curve]))
+    return (None if axis == NO_AXIS else axis), tuple(mappings)
 
 
 def _unpack_layers(ladder: bytes, minor: int) -> tuple[Layer, ...] | None:

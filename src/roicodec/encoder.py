@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from roicodec import atomic, base, container, inputs, ladder, options, reader
+from roicodec import atomic, base, container, inputs, intensity, ladder, options, reader
 from roicodec import mask as roimask
 from roicodec.container import Layer
 from roicodec.errors import RoiError
@@ -25,6 +25,10 @@ from roicodec.models import registry
 
 DEFAULT_QUALITIES = options.PAPER_QUALITIES
 """The paper's JPEG ladder, for ``qualities=``; new files take :data:`~roicodec.options.DEFAULT_LADDER`."""
+DEEP_LADDER = ("exact",)
+"""The ladder of a 16-bit image when none is given: the base, then the ROI exact in the image's own units. On
+BBBC039 a lossy level between them cost more than the background's whole base (docs/microscopy.md), and what a
+microscopist measures in the ROI needs its exact values."""
 DEFAULT_TILE = 1024
 _COPY_BLOCK = 1 << 20
 
@@ -33,7 +37,8 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
            qualities: Sequence[int] | None = None, ladder: str | Sequence[str | Layer] | None = None,
            max_error: int | None = None, model: str | None = None,
            tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None,
-           axes: str | None = None, window: inputs.Window | str | None = None) -> bytes | None:
+           axes: str | None = None, window: inputs.Window | str | None = None,
+           mapping: inputs.Mappings | None = None) -> bytes | None:
     """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there and return ``None``.
 
     The image and the mask are read a tile (or a band of rows) at a time, so an image that is not in memory (an
@@ -42,9 +47,12 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
 
     Args:
         image: uint8 array ``(Y, X)`` or ``(Y, X, 1)`` gray or ``(Y, X, 3)`` RGB, or a stack of them with up to four
-            leading axes (e.g. ``(Z, Y, X)``), coded plane by plane into one file; or a PIL image of mode L or RGB (1
-            and P are converted; I;16, I and F need ``window``); or any :class:`ArrayLike` of those shapes. A last
-            axis of 2, 4 or up to 16 is refused as ambiguous unless ``axes`` says what it is.
+            leading axes (e.g. ``(Z, Y, X)``), coded plane by plane into one file; a uint16 gray image or stack,
+            coded in its own units (format 1.2; decoded as uint16); channels that are not RGB as a leading or last
+            axis named ``C`` in ``axes`` (e.g. ``"CZYX"``, ``"YXC"``), each channel of each plane its own plane; or a
+            PIL image of mode L, RGB or I;16 (1 and P are converted; I when its values fit 16 bits; F needs
+            ``window``); or any :class:`ArrayLike` of those shapes. A last axis of 2, 4 or up to 16 is refused as
+            ambiguous unless ``axes`` says what it is.
         mask: ROI where non-zero: ``(Y, X)`` for every plane, or one per plane with the stack's leading axes; a
             picture of one (gray, RGB, or with alpha, where alpha 0 removes a pixel) is read from its values.
             ``None`` makes the whole image the ROI. A plane's mask may be empty, the whole mask may not.
@@ -56,33 +64,49 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         ladder: the enhancement layers, lowest first: a name (``"default"``: two AVIF layers and an exact top level;
             ``"paper"``: JPEG 75, 90, 100), or layers as ``"avif:Q"``, ``"jpeg:Q"``, ``"near:K"``, ``"exact"``
             (:func:`roicodec.options.parse_ladder`). Default: ``"default"``.
+            A 16-bit image's default is :data:`DEEP_LADDER` (the ROI exact), and its lossy layers are ``avif:Q``.
         max_error: the top level's largest error in the ROI: 0 (exact, the default ladder's top) or ``k`` for a
-            near-lossless top level, every ROI pixel within ``±k``, checked when the file is read.
+            near-lossless top level, every ROI pixel within ``±k`` (in the image's own units), checked when the file
+            is read.
         model: base-layer model name (default: the package's default model).
         tile: base-layer tile side in pixels, a multiple of 16 (at least 64); bounds memory on large images.
         metadata: JSON-serialisable description kept in the file (e.g. a layer's ``name`` and ``scale``).
         rgb: whether the last axis holds RGB channels; by default it does when it has length 3.
-        axes: one letter per axis of ``image``, ending in ``YX`` (gray) or ``YXS`` (RGB samples), e.g. ``"ZYX"``
-            or ``"TZYXS"``: says which axes are a stack where the shape alone is ambiguous. Kept in the file's
-            metadata as ``axes``.
-        window: for images of more than 8 bits (or floats): ``(low, high)``, the intensities mapped to 0 and 255
-            (linearly, clipped), or ``"auto"`` for the image's :data:`~roicodec.inputs.WINDOW_PERCENTILES`. Kept in
-            the file's metadata as ``window``.
+        axes: one letter per axis of ``image``, ending in ``YX`` (gray), ``YXS`` (RGB samples) or ``YXC``
+            (channels), e.g. ``"ZYX"``, ``"CZYX"`` or ``"TZYXS"``: says which axes are a stack or channels where the
+            shape alone is ambiguous. Kept in the file's metadata as ``axes``, in the file's order (a last ``C``
+            moves before ``YX``: ``"YXC"`` is kept as ``"CYX"``, and decodes so).
+        window: for images of more than 8 bits (or floats), an 8-bit view instead of their own units:
+            ``(low, high)``, the intensities mapped to 0 and 255 (linearly, clipped), or ``"auto"`` for the image's
+            :data:`~roicodec.inputs.WINDOW_PERCENTILES`. Kept in the file's metadata as ``window``.
+        mapping: for a 16-bit image, how each channel reaches the 8-bit base model (:mod:`roicodec.intensity`):
+            ``"sqrt"`` (default) or ``"linear"`` over each channel's 0.1th..99.9th percentiles, or a
+            :class:`~roicodec.intensity.Mapping` for every channel, or one per channel. Kept in the header.
     """
-    planes = inputs.Planes(image, rgb, axes, window)
+    planes = inputs.Planes(image, rgb, axes, window, mapping)
+    if ladder is None and qualities is None and planes.bits == 16:
+        ladder = DEEP_LADDER
     layers = options.resolve_ladder(ladder, qualities, max_error)
+    if planes.bits == 16 and any(layer.kind == "jpeg" for layer in layers):
+        raise RoiError("jpeg layers code 8-bit residuals: give 16-bit images avif:Q layers (or near:K, exact)")
     if tile < container.MIN_TILE or tile % 16 or tile // 16 >= 1 << 16:
         raise RoiError(f"tile {tile} is invalid: use a multiple of 16 from 64 up, for example {DEFAULT_TILE}")
     described = dict(metadata or {})
     if axes is not None:
-        described.setdefault("axes", axes)
+        # The file's order where it differs from the caller's (channels last are planes, so they come first).
+        described.setdefault("axes", planes.axes if axes.endswith("C") else axes)
+    channels = described.get("channels")
+    if channels is not None and (not isinstance(channels, list) or planes.axes is None or "C" not in planes.axes
+                                 or len(channels) != planes.lead[planes.axes.index("C")]):
+        raise RoiError("metadata's channels must list one name per index of the image's C axis (axes='CZYX', ...)")
     if planes.window is not None:
         described.setdefault("window", list(planes.window))
     meta = pack_meta(described)
     identity = registry.info(model)
     masks = inputs.Masks(mask, planes)
     header = container.Header(planes.width, planes.height, "L" if planes.channels == 1 else "RGB", layers,
-                              identity.name, identity.hash, tile, planes=planes.lead, mask_per_plane=masks.count > 1)
+                              identity.name, identity.hash, tile, planes=planes.lead, mask_per_plane=masks.count > 1,
+                              bits=planes.bits, mappings=planes.mappings, channel_axis=planes.channel_axis)
     if path is None:
         buf = io.BytesIO()
         _write(buf, header, meta, planes, masks, io.BytesIO)
@@ -126,7 +150,7 @@ def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.
         if spills:
             for m in range(masks.count):
                 with writer.chunk(container.MASK) as sink:
-                    masks.pack_into(m, sink.write)
+                    masks.pack_into(m, sink.write, header.bits == 16)
             for layer, spill in zip(spans, spills):
                 for start, length in layer:
                     with writer.chunk(container.LAYER) as sink:
@@ -139,12 +163,13 @@ def encode_plane(plane: inputs.Plane, region: roimask.Region, header: container.
     """One plane's base payload, then (lazily) each tile's enhancement payloads, one per layer, in the base's tile
     order, and one SHA-256 per verified layer (``None`` for the others), complete once the tiles are drawn.
     :func:`roicodec.reader.decode_plane` is its inverse."""
-    base_data, base_layer = base.encode(plane, header.model_name, header.tile)
+    base_data, base_layer = base.encode(plane.base_view(), header.model_name, header.tile)
     digests = [hashlib.sha256() if layer.verified else None for layer in header.layers]
 
     def tiles() -> Iterator[list[bytes]]:
         for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-            yield ladder.encode_tile(plane[ys, xs], base_layer.tile(i), region(ys, xs), header.layers, digests)
+            yield ladder.encode_tile(plane[ys, xs], intensity.native(base_layer.tile(i), plane.mapping), region(ys, xs),
+                                     header.layers, digests)
 
     return base_data, tiles(), digests
 

@@ -3,7 +3,8 @@
 Each input means what it looks like: ``(Y, X, 1)`` is a gray image, a shape whose last axis could be channels is
 refused unless ``axes`` says, a phone photo is turned upright by its EXIF orientation, a multi-page TIFF is a stack
 (never its first page alone), an animation is refused rather than cut to its first frame, a ``.npy`` array stays on
-disk, and images of more than 8 bits go through a stated intensity window.
+disk, and uint16 images keep their own units (their base layer sees them through a stored intensity mapping), or
+go through a stated 8-bit window.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from PIL import Image, ImageOps
 
-from roicodec import container, heap
+from roicodec import container, heap, intensity
 from roicodec import mask as roimask
 from roicodec.errors import RoiError, UnsupportedImageError
 
@@ -55,28 +56,43 @@ WINDOW_PERCENTILES = (0.1, 99.9)
 _WINDOW_SAMPLES = 1 << 22
 """About how many pixels ``window="auto"`` reads to find its percentiles (a strided subset of a large image)."""
 
-_SPATIAL = frozenset("YXS")
+Mappings = str | intensity.Mapping | Sequence[intensity.Mapping]
+"""What :func:`roicodec.encode` takes as ``mapping``: a curve name (``"sqrt"``, ``"linear"``; the window from each
+channel's percentiles), one :class:`~roicodec.intensity.Mapping` for every channel, or one per channel."""
 
 
 class Plane:
-    """One plane of the image, described and sliced as an ``(Y, X, C)`` uint8 array (what the base model and the
-    layers take); each slice is read from the source when asked for, so the plane never has to be whole in memory."""
+    """One plane of the image, described and sliced as an ``(Y, X, C)`` array in the image's own dtype (uint8, or
+    uint16 for a 16-bit image: what the enhancement layers code); :meth:`base_view` is what the base model takes.
+    Each slice is read from the source when asked for, so the plane never has to be whole in memory."""
 
-    def __init__(self, source: ArrayLike, prefix: tuple[int, ...], shape: tuple[int, int, int], channel_axis: bool,
-                 window: Window | None) -> None:
-        self._source, self._prefix, self._channel_axis, self._window = source, prefix, channel_axis, window
+    def __init__(self, source: ArrayLike, key: Callable[[slice, slice], tuple[Any, ...]], shape: tuple[int, int, int],
+                 samples: bool, window: Window | None, dtype: np.dtype, mapping: intensity.Mapping | None = None,
+                 to_base: bool = False) -> None:
+        self._source, self._key, self._samples, self._window = source, key, samples, window
+        self.mapping, self._to_base = mapping, to_base
         self.shape = shape
-        self.dtype = np.dtype(np.uint8)
+        self.dtype = np.dtype(np.uint8) if to_base else dtype
         self.ndim = 3
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
         # Every read starts a tile (the model's analysis, then the layers, read each tile once), and by then the last
         # tile's temporaries are free: give them back first, so that tiles do not pile up in the heap.
         heap.trim()
-        block = np.asarray(self._source[(*self._prefix, *key)])
+        block = np.asarray(self._source[self._key(*key)])
         if self._window is not None:
             block = _apply_window(block, self._window)
-        return block if self._channel_axis else block[..., None]
+        elif self.mapping is not None:
+            block = block.astype(np.uint16, copy=False)
+            if self._to_base:
+                block = self.mapping.forward(block)
+        return block if self._samples else block[..., None]
+
+    def base_view(self) -> Plane:
+        """The plane as the base model sees it: 8 bits, through the plane's intensity mapping if it has one."""
+        if self.mapping is None:
+            return self
+        return Plane(self._source, self._key, self.shape, self._samples, None, self.dtype, self.mapping, True)
 
 
 def _apply_window(block: np.ndarray, window: Window) -> np.ndarray:
@@ -85,32 +101,67 @@ def _apply_window(block: np.ndarray, window: Window) -> np.ndarray:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def _parse_axes(axes: str, shape: tuple[int, ...]) -> bool:
-    """Check ``axes`` against ``shape``; return whether the image is RGB (its last axis ``S`` or ``C`` of 3)."""
+@dataclass(frozen=True)
+class _Layout:
+    """Where a plane's axes are in the source: the leading (plane) axes, Y, X, and a samples axis last, if any."""
+
+    lead: tuple[int, ...]
+    """Source positions of the leading axes, in the file's order."""
+    y: int
+    samples: bool
+    letters: str | None
+    """The file's axes (its leading axes, then ``YX``, then ``S`` for RGB), when the caller named them."""
+
+    def key(self, index: tuple[int, ...], ndim: int) -> Callable[[slice, slice], tuple[Any, ...]]:
+        base: list[Any] = [slice(None)] * ndim
+        for position, i in zip(self.lead, index):
+            base[position] = i
+
+        def key(ys: slice, xs: slice) -> tuple[Any, ...]:
+            out = list(base)
+            out[self.y], out[self.y + 1] = ys, xs
+            return tuple(out)
+
+        return key
+
+
+def _parse_axes(axes: str, shape: tuple[int, ...]) -> tuple[bool, _Layout]:
+    """Check ``axes`` against ``shape``: whether the image is RGB (its last axis ``S`` of 3), and its layout."""
     text = shape_text(shape)
     if not isinstance(axes, str) or len(axes) != len(shape) or len(set(axes)) != len(axes) or not axes.isalpha() \
             or not axes.isupper():
         raise UnsupportedImageError(f"axes {axes!r} do not fit an image of shape {text}: give one distinct capital "
-                                    f"letter per axis ({len(shape)}), e.g. 'ZYX' or 'TZYXS'")
-    channel = axes[-1] in "SC" and axes[-3:-1] == "YX"
-    if not (axes.endswith("YX") or channel):
-        raise UnsupportedImageError(f"axes {axes!r} must end with 'YX' (gray) or 'YXS' (RGB samples), e.g. 'ZYX'")
-    if channel and shape[-1] not in (1, 3):
+                                    f"letter per axis ({len(shape)}), e.g. 'ZYX', 'CZYX' or 'TZYXS'")
+    trailing = axes[-1] if axes[-1] in "SC" and axes[-3:-1] == "YX" else ""
+    if not (axes.endswith("YX") or trailing):
+        raise UnsupportedImageError(f"axes {axes!r} must end with 'YX' (gray), 'YXS' (RGB samples) or 'YXC' "
+                                    "(channels), e.g. 'ZYX' or 'CZYX'")
+    if trailing == "S" and shape[-1] not in (1, 3):
         raise UnsupportedImageError(f"axes {axes!r} put {shape[-1]} samples on the last axis: roicodec codes 3 (RGB) "
-                                    "or 1 (gray); put other channels on a leading axis, e.g. 'CYX'")
-    lead = axes[:-3] if channel else axes[:-2]
+                                    "or 1 (gray); name other channels 'C', e.g. 'YXC' or 'CYX'")
+    lead = axes[:-3] if trailing else axes[:-2]
     if _SPATIAL & set(lead):
         raise UnsupportedImageError(f"axes {axes!r}: Y, X and S may appear only at the end")
-    return channel and shape[-1] == 3
+    y = len(lead)
+    positions = tuple(range(len(lead))) + ((len(axes) - 1,) if trailing == "C" else ())
+    letters = lead + ("C" if trailing == "C" else "") + "YX" + ("S" if trailing == "S" and shape[-1] == 3 else "")
+    return trailing == "S" and shape[-1] == 3, _Layout(positions, y, trailing == "S", letters)
+
+
+_SPATIAL = frozenset("YXS")
 
 
 class Planes:
-    """The image as planes, checked up front (mode, depth, size, axes) but read later, block by block."""
+    """The image as planes, checked up front (mode, depth, size, axes) but read later, block by block.
+
+    A uint16 image is coded in its own units (16-bit samples: format 1.2), its base through an intensity mapping per
+    channel (:mod:`roicodec.intensity`); ``window`` instead codes any deeper image as an 8-bit view of it.
+    """
 
     def __init__(self, image: ImageLike, rgb: bool | None, axes: str | None = None,
-                 window: Window | str | None = None) -> None:
+                 window: Window | str | None = None, mapping: Mappings | None = None) -> None:
         if _is_pil(image):
-            image = _pil_array(image)
+            image = _pil_array(image, window is None)
         elif not isinstance(image, ArrayLike):
             image = np.asarray(image)
         shape = tuple(image.shape)
@@ -121,49 +172,101 @@ class Planes:
             raise UnsupportedImageError(f"images of dtype {image.dtype} are not supported: pass a NumPy array") from None
         if dtype.kind not in "uif":
             raise UnsupportedImageError(f"images of dtype {dtype} are not supported: pass integers or floats")
-        channel_axis = False  # whether the source has a channel axis of its own (RGB, or gray as (..., Y, X, 1))
+        layout: _Layout | None = None
+        samples = False  # whether the source has a samples axis of its own (RGB, or gray as (..., Y, X, 1))
         if axes is not None:
-            is_rgb = _parse_axes(axes, shape)
+            is_rgb, layout = _parse_axes(axes, shape)
             if rgb is not None and rgb != is_rgb:
                 raise UnsupportedImageError(f"rgb={rgb} contradicts axes {axes!r}: give one of them")
-            rgb, channel_axis = is_rgb, axes[-1] in "SC"
+            rgb, samples = is_rgb, layout.samples
         elif rgb is None:
             if len(shape) >= 3 and shape[-1] == 4:
                 raise UnsupportedImageError(f"image of shape {text} looks like RGBA: drop the alpha channel (keep the "
                                             "first 3 channels), or pass axes (e.g. axes='ZYX') if it is a gray stack")
             if len(shape) >= 3 and shape[-1] == 1:
-                rgb, channel_axis = False, True  # (..., Y, X, 1): one gray channel, as Pillow and tifffile write it
+                rgb, samples = False, True  # (..., Y, X, 1): one gray channel, as Pillow and tifffile write it
             elif len(shape) >= 3 and shape[-1] != 3 and shape[-1] <= _MAX_CHANNELS:
                 raise UnsupportedImageError(
-                    f"image of shape {text} is ambiguous: its last axis of {shape[-1]} looks like channels, and "
-                    "roicodec codes gray or RGB; pass axes='ZYX' (or 'TZYX', ...) to code it as a stack of "
-                    f"{shape[-3] if len(shape) >= 3 else 1} planes, or one channel at a time (image[..., c])")
+                    f"image of shape {text} is ambiguous: its last axis of {shape[-1]} looks like channels; pass "
+                    "axes='YXC' (or 'ZYXC', ...) to code each channel as a plane, or axes='ZYX' (or 'TZYX', ...) to "
+                    f"code it as a stack of {shape[-3] if len(shape) >= 3 else 1} planes")
             else:
                 rgb = len(shape) >= 3 and shape[-1] == 3
         if rgb and (len(shape) < 3 or shape[-1] != 3):
             raise UnsupportedImageError(f"image of shape {text} is not RGB: its last axis must have 3 channels")
-        channel_axis = channel_axis or bool(rgb)
-        stack = shape if channel_axis else (*shape, 1)
-        if len(stack) < 3 or len(stack) > 3 + container.MAX_LEAD_AXES:
+        samples = samples or bool(rgb)
+        if layout is None:
+            lead_count = len(shape) - (3 if samples else 2)
+            layout = _Layout(tuple(range(max(lead_count, 0))), max(lead_count, 0), samples, None)
+        if len(shape) < 2 + samples or len(layout.lead) > container.MAX_LEAD_AXES:
             raise UnsupportedImageError(f"image of shape {text} is not supported: pass (..., Y, X) gray or "
                                         f"(..., Y, X, 3) RGB with at most {container.MAX_LEAD_AXES} leading axes")
-        h, w, c = stack[-3:]
+        h, w = shape[layout.y], shape[layout.y + 1]
         if min(h, w) == 0 or max(h, w) > container.MAX_SIDE:
             raise UnsupportedImageError(f"image of {w}x{h} pixels is not supported: "
                                         f"each side must be 1 to {container.MAX_SIDE} pixels")
-        self.lead: tuple[int, ...] = stack[:-3]
+        self.lead: tuple[int, ...] = tuple(shape[i] for i in layout.lead)
         self.count = math.prod(self.lead)
         if not 0 < self.count <= container.MAX_PLANES:
             raise UnsupportedImageError(f"a stack of {self.count} planes is not supported: 1 to {container.MAX_PLANES}")
-        self.height, self.width, self.channels = h, w, c
-        self._channel_axis = channel_axis
-        self._source = image
+        self.height, self.width, self.channels = h, w, 3 if rgb else 1
+        self.axes = layout.letters
+        """The file's axes when the caller named them (leading axes in the file's order, then ``YX``, ``S``)."""
+        self._layout, self._source, self._ndim = layout, image, len(shape)
         self.window = _window(image, dtype, window)
+        self.bits = 16 if self.window is None and dtype == np.uint16 else 8
+        self.dtype = np.dtype(np.uint16 if self.bits == 16 else np.uint8)
+        self.channel_axis: int | None = None
+        """Which leading axis is ``C``, whose index chooses a 16-bit plane's mapping (``None``: one mapping)."""
+        self.mappings: tuple[intensity.Mapping, ...] = ()
+        if self.bits == 16:
+            if rgb:
+                raise UnsupportedImageError(f"16-bit RGB (shape {text}) is coded one channel a plane: pass axes='YXC' "
+                                            "(or 'ZYXC', ...), or window=... for an 8-bit RGB view")
+            if self.axes is not None and "C" in self.axes[:len(self.lead)]:
+                self.channel_axis = self.axes.index("C")
+            self.mappings = self._mappings(mapping)
+        elif mapping is not None:
+            raise UnsupportedImageError("mapping is for 16-bit images (their base layer's 8-bit view); this image is "
+                                        f"coded as {dtype} {'through its window' if self.window else 'as it is'}")
+
+    def _mappings(self, mapping: Mappings | None) -> tuple[intensity.Mapping, ...]:
+        count = 1 if self.channel_axis is None else self.lead[self.channel_axis]
+        if count > container.MAX_CHANNELS:
+            raise UnsupportedImageError(f"{count} channels are more than a 16-bit file maps one by one "
+                                        f"({container.MAX_CHANNELS}): code them in several files")
+        if mapping is None or isinstance(mapping, str):
+            curve = intensity.DEFAULT_CURVE if mapping is None else mapping
+            if curve not in intensity.CURVES:
+                raise UnsupportedImageError(f"mapping {mapping!r} is unknown: give {' or '.join(intensity.CURVES)}, or "
+                                            "roicodec.intensity.Mapping(low, high, curve) per channel")
+            return tuple(intensity.auto(self._sample(c), curve) for c in range(count))
+        given = (mapping,) if isinstance(mapping, intensity.Mapping) else tuple(mapping)
+        if len(given) == 1:
+            given *= count
+        if len(given) != count or not all(isinstance(m, intensity.Mapping) for m in given):
+            raise UnsupportedImageError(f"mapping gives {len(given)} intensity mappings for {count} channel(s): give "
+                                        "one Mapping, or one per channel")
+        return given
+
+    def _sample(self, channel: int) -> np.ndarray:
+        """A strided subset of one channel's pixels (of every plane), for its automatic window."""
+        per_channel = self.count * self.height * self.width // (1 if self.channel_axis is None else
+                                                                 self.lead[self.channel_axis])
+        step = max(1, math.isqrt(per_channel // _WINDOW_SAMPLES))
+        key: list[Any] = [slice(None)] * self._ndim
+        key[self._layout.y] = key[self._layout.y + 1] = slice(None, None, step)
+        if self.channel_axis is not None:
+            key[self._layout.lead[self.channel_axis]] = channel
+        return np.asarray(self._source[tuple(key)]).ravel()
 
     def plane(self, index: int) -> Plane:
         prefix = tuple(int(i) for i in np.unravel_index(index, self.lead)) if self.lead else ()
-        return Plane(self._source, prefix, (self.height, self.width, self.channels), self._channel_axis,
-                      self.window)
+        mapping = None
+        if self.mappings:
+            mapping = self.mappings[0 if self.channel_axis is None else prefix[self.channel_axis]]
+        return Plane(self._source, self._layout.key(prefix, self._ndim), (self.height, self.width, self.channels),
+                     self._layout.samples, self.window, self.dtype, mapping)
 
 
 _MAX_CHANNELS = 16
@@ -171,15 +274,17 @@ _MAX_CHANNELS = 16
 
 
 def _window(image: ArrayLike, dtype: np.dtype, window: Window | str | None) -> Window | None:
-    """The intensity window that maps ``image`` to 8 bits: ``None`` for uint8 data without one."""
+    """The intensity window that maps ``image`` to 8 bits: ``None`` for uint8 and uint16 data without one (coded in
+    their own units)."""
     if window is None:
-        if dtype == np.uint8:
+        if dtype in (np.uint8, np.uint16):
             return None
-        depth = f"{dtype.itemsize * 8}-bit" if dtype.kind in "ui" else "floating-point"
+        depth = f"{dtype.itemsize * 8}-bit {dtype}" if dtype.kind in "ui" else "floating-point"
         raise UnsupportedImageError(
-            f"images of dtype {dtype} ({depth}) are coded through an 8-bit intensity window: pass window='auto' "
-            f"(CLI: --window auto; the {WINDOW_PERCENTILES[0]}th to {WINDOW_PERCENTILES[1]}th percentiles) or "
-            "window=(LOW, HIGH) (CLI: --window LOW,HIGH)")
+            f"images of dtype {dtype} ({depth}) are not coded in their own units (roicodec codes uint8 and uint16): "
+            "convert to uint16 if the values fit (image.astype(np.uint16)), or code an 8-bit view through a window: "
+            f"window='auto' (CLI: --window auto; the {WINDOW_PERCENTILES[0]}th to {WINDOW_PERCENTILES[1]}th "
+            "percentiles) or window=(LOW, HIGH) (CLI: --window LOW,HIGH)")
     if isinstance(window, str):
         if window != "auto":
             raise UnsupportedImageError(f"window {window!r} is invalid: give 'auto' or (LOW, HIGH)")
@@ -209,9 +314,10 @@ def _percentiles(image: ArrayLike) -> Window:
     return float(low), float(high)
 
 
-def _pil_array(image: Image.Image) -> np.ndarray:
-    """A PIL image's pixels as the array the codec takes: modes 1 and P become L and RGB; 16-bit and 32-bit gray
-    keep their values (they then need a window); alpha is refused."""
+def _pil_array(image: Image.Image, native: bool = True) -> np.ndarray:
+    """A PIL image's pixels as the array the codec takes: modes 1 and P become L and RGB; 16-bit gray is uint16
+    (coded in its own units), and so is 32-bit gray (mode I) whose values fit, unless a window is to map it
+    (``native`` false); alpha is refused."""
     mode = image.mode
     if mode in ("1", "P"):
         image = image.convert("RGB" if mode == "P" else "L")
@@ -224,7 +330,12 @@ def _pil_array(image: Image.Image) -> np.ndarray:
                                     "(in Python image.convert('RGB'))")
     if mode not in ("L", "RGB", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         raise UnsupportedImageError(f"images of mode {mode!r} are not supported: save them as gray (L, 16-bit) or RGB")
-    return np.asarray(image)
+    pixels = np.asarray(image)
+    if native and mode.startswith("I;16"):
+        return pixels.astype(np.uint16, copy=False)
+    if native and mode == "I" and pixels.size and 0 <= int(pixels.min()) and int(pixels.max()) <= intensity.MAX_VALUE:
+        return pixels.astype(np.uint16)  # Pillow opens some 16-bit files as 32-bit gray
+    return pixels
 
 
 def _is_pil(image: object) -> bool:
@@ -232,7 +343,10 @@ def _is_pil(image: object) -> bool:
 
 
 class Masks:
-    """The ROI: one mask for every plane, or one per plane, read a band of rows or a tile at a time."""
+    """The ROI: one mask for every plane, or one per plane, read a band of rows or a tile at a time.
+
+    An image with a channel axis may take one mask per plane of its other axes (a ``(Z, Y, X)`` mask for a ``(C, Z,
+    Y, X)`` image): every channel of a plane then shares its mask, which the file stores for each plane."""
 
     def __init__(self, mask: ImageLike | None, planes: Planes) -> None:
         lead, h, w = planes.lead, planes.height, planes.width
@@ -240,6 +354,7 @@ class Masks:
         self._source: ArrayLike | None = None
         self._lead: tuple[int, ...] = ()
         self._samples = 0
+        self._channel_axis: int | None = None
         if mask is None:
             self.extents = [roimask.Extent((slice(0, h), slice(0, w)), True)]
             return
@@ -248,24 +363,46 @@ class Masks:
         elif not isinstance(mask, ArrayLike):
             mask = np.asarray(mask)
         shape = tuple(mask.shape)
-        if len(shape) in (3, len(lead) + 3) and shape[-1] in (1, 2, 3, 4) and shape[-3:-1] == (h, w):
+        shared = lead if planes.channel_axis is None else tuple(
+            n for i, n in enumerate(lead) if i != planes.channel_axis)
+        if len(shape) in {3, len(lead) + 3, len(shared) + 3} and shape[-1] in (1, 2, 3, 4) and shape[-3:-1] == (h, w):
             # A picture of a mask, gray or colour, maybe with alpha (2 = LA, 4 = RGBA) as image editors save it.
             self._samples, shape = shape[-1], shape[:-1]
-        if shape not in ((h, w), (*lead, h, w)):
-            per_plane = f" or {shape_text((*lead, h, w))}" if lead else ""
+        allowed = [(h, w), (*lead, h, w)] + ([(*shared, h, w)] if shared != lead else [])
+        if shape not in allowed:
+            per_plane = "".join(f" or {shape_text(a)}" for a in allowed[1:]) if lead else ""
             raise RoiError(f"mask is {shape_text(shape[::-1][:2])} but the image is {w}x{h}: "
                            f"pass a mask of shape {h}x{w}{per_plane}")
-        self._source, self._lead = mask, lead if len(shape) > 2 else ()
-        self.count = math.prod(self._lead)
+        self._source = mask
+        if len(shape) > 2:
+            self._lead = lead
+            if shape[:-2] != lead or planes.channel_axis is not None and shape != (*lead, h, w):
+                self._channel_axis = planes.channel_axis  # one mask for every channel of a plane
+            self.count = math.prod(lead)
         # One pass over each mask before anything is coded: an empty ROI is refused before any output exists, and
         # the box and whether the ROI fills it are known when the mask's chunk is written.
-        self.extents = [roimask.scan(self.region(m), h, w) for m in range(self.count)]
+        scanned: dict[tuple[int, ...], roimask.Extent] = {}
+        self.extents = []
+        for m in range(self.count):
+            at = self._at(m)
+            if at not in scanned:
+                scanned[at] = roimask.scan(self.region(m), h, w)
+            self.extents.append(scanned[at])
         if all(e.box is None for e in self.extents):
             raise RoiError("mask selects no pixel: mark the ROI with non-zero values, or pass no mask for the whole image")
 
+    def _at(self, index: int) -> tuple[int, ...]:
+        """Where plane ``index``'s mask is in the mask's own leading axes."""
+        if self.count == 1:
+            return ()
+        prefix = tuple(int(i) for i in np.unravel_index(index, self._lead))
+        if self._channel_axis is not None:
+            prefix = prefix[:self._channel_axis] + prefix[self._channel_axis + 1:]
+        return prefix
+
     def region(self, index: int) -> roimask.Region:
         """Reads mask ``index`` over rows ``ys`` and columns ``xs``, as booleans."""
-        prefix = tuple(int(i) for i in np.unravel_index(index, self._lead)) if self.count > 1 else ()
+        prefix = self._at(index)
         samples = self._samples
 
         def read(ys: slice, xs: slice) -> np.ndarray:
@@ -280,8 +417,8 @@ class Masks:
 
         return read
 
-    def pack_into(self, index: int, write: Callable[[bytes], object]) -> None:
-        roimask.pack_into(self.region(index), self.extents[index], write)
+    def pack_into(self, index: int, write: Callable[[bytes], object], deep: bool = False) -> None:
+        roimask.pack_into(self.region(index), self.extents[index], write, deep)
 
 
 def _pil_mask(mask: Image.Image) -> np.ndarray:

@@ -25,7 +25,8 @@ _LENGTH = struct.Struct(">I")
 
 def encode_tile(original: np.ndarray, base: np.ndarray, mask: np.ndarray, layers: Sequence[Layer],
                 digests: Sequence[Any | None] = ()) -> list[bytes]:
-    """One tile's payload per layer (``HxWxC`` uint8 tiles); ``base`` becomes the tile's top level in place.
+    """One tile's payload per layer (``HxWxC`` tiles, uint8 or uint16); ``base`` becomes the tile's top level in
+    place.
 
     ``digests`` (one per layer, ``None`` for unverified ones) are updated with the ROI pixels each verified layer
     decodes to."""
@@ -37,7 +38,7 @@ def encode_tile(original: np.ndarray, base: np.ndarray, mask: np.ndarray, layers
     for layer, digest in zip(layers, [*digests, *[None] * (len(layers) - len(digests))]):
         payloads.append(layer_codecs.encode(layer, orig, recon, roi))
         if digest is not None:
-            digest.update(recon[roi].tobytes())
+            digest.update(roi_bytes(recon, roi))
     return payloads
 
 
@@ -56,8 +57,14 @@ def decode_tile(base: np.ndarray, mask: np.ndarray, payloads: Sequence[bytes], l
         else:
             layer_codecs.decode(layer, payload, recon, roi)
             if digest is not None:
-                digest.update(recon[roi].tobytes())
+                digest.update(roi_bytes(recon, roi))
         yield base
+
+
+def roi_bytes(recon: np.ndarray, roi: np.ndarray) -> bytes:
+    """The ROI pixels a checked layer's SHA-256 covers: row-major, channels interleaved, 16-bit samples little-endian
+    (so that the digest is the same on any machine)."""
+    return recon[roi].astype(recon.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
 def tile_entry(payload: bytes) -> bytes:

@@ -13,6 +13,9 @@ Two families:
   ``±k``. Pixels of the box outside the ROI are filled by repeating the nearest ROI pixel to their left (or the
   row above), which costs a predictive lossless coder next to nothing, and are ignored on decoding.
 
+Tiles of a 16-bit file (format 1.2) are uint16 in the image's own units: residuals are coded at 12 bits (AVIF), the
+checked layers at 16 (JPEG XL, JPEG-LS), and a JPEG layer, which has 8 bits, is refused.
+
 Every codec is a library's: Pillow's JPEG, and imagecodecs' AVIF, JPEG XL and JPEG-LS.
 """
 
@@ -44,17 +47,30 @@ JXL_EFFORT = 8
 JXL_LOSSLESS, JPEGLS = 1, 2
 
 
+DEEP_CODE = 2048
+"""A 16-bit residual's zero in its 12-bit code (AVIF at 12 bits): codes 0..4095 hold ``r / step`` from -2048."""
+
+
 def encode(layer: Layer, original: np.ndarray, recon: np.ndarray, roi: np.ndarray) -> bytes:
-    """The payload of one tile's ROI box (``HxWxC`` uint8) for ``layer``; ``recon`` (the level below) becomes this
-    level in place, exactly as the decoder will rebuild it."""
+    """The payload of one tile's ROI box (``HxWxC`` uint8, or uint16 for a 16-bit file) for ``layer``; ``recon``
+    (the level below) becomes this level in place, exactly as the decoder will rebuild it."""
     if layer.verified:
         payload, decoded = _encode_verified(original, roi, layer.param)
         np.copyto(recon, decoded, where=roi[..., None])
         return payload
-    r = original.astype(np.int16) - recon
-    r[~roi] = 0
-    step = 1 if int(np.abs(r).max()) <= 127 else 2
-    payload = bytes([step]) + _RESIDUAL[layer.kind][0](_to_code(r, step), layer.param)
+    if recon.dtype == np.uint16:
+        if layer.kind == "jpeg":
+            raise RoiError("jpeg layers code 8-bit residuals: give 16-bit images avif:Q layers (or near:K, exact)")
+        r32 = original.astype(np.int32) - recon
+        r32[~roi] = 0
+        step = max(1, -(-int(np.abs(r32).max()) // (DEEP_CODE - 1)))
+        code = np.clip(np.rint(r32 / step) + DEEP_CODE, 0, 2 * DEEP_CODE - 1).astype(np.uint16)
+        payload = bytes([step]) + _avif(code, layer.param, 12)
+    else:
+        r = original.astype(np.int16) - recon
+        r[~roi] = 0
+        step = 1 if int(np.abs(r).max()) <= 127 else 2
+        payload = bytes([step]) + _RESIDUAL[layer.kind][0](_to_code(r, step), layer.param)
     decode(layer, payload, recon, roi)
     return payload
 
@@ -62,7 +78,14 @@ def encode(layer: Layer, original: np.ndarray, recon: np.ndarray, roi: np.ndarra
 def decode(layer: Layer, payload: bytes, recon: np.ndarray, roi: np.ndarray) -> None:
     """Apply one tile's payload of ``layer`` to ``recon`` (the level below over the ROI's box), in place."""
     if layer.verified:
-        np.copyto(recon, _decode_verified(payload, recon.shape, layer.param), where=roi[..., None])
+        np.copyto(recon, _decode_verified(payload, recon.shape, layer.param, recon.dtype), where=roi[..., None])
+        return
+    if recon.dtype == np.uint16:
+        if len(payload) < 2 or not payload[0] or layer.kind != "avif":
+            raise CorruptFileError("16-bit enhancement layer has no valid residual step or kind: the file is damaged")
+        coded = _unavif(payload[1:], recon.shape, 12)
+        total = np.clip(recon + (coded.astype(np.int32) - DEEP_CODE) * payload[0], 0, 65535).astype(np.uint16)
+        np.copyto(recon, total, where=roi[..., None])
         return
     if len(payload) < 2 or payload[0] not in (1, 2):
         raise CorruptFileError("enhancement layer has no valid residual step: the file is damaged")
@@ -162,21 +185,27 @@ def _codecs():  # type: ignore[no-untyped-def]
     return imagecodecs
 
 
-def _avif(plane: np.ndarray, quality: int) -> bytes:
+def _avif(plane: np.ndarray, quality: int, bits: int = 10) -> bytes:
+    """An AVIF of the residual's code: 8-bit codes at 10 bits (x4), or a 16-bit file's 12-bit codes as they are."""
     ic = _codecs()
     # Gray goes in as three equal channels: imagecodecs codes a monochrome AVIF losslessly whatever the quality, and
     # equal channels leave AV1's chroma planes flat, which costs next to nothing.
     rgb = np.repeat(plane, 3, axis=2) if plane.shape[2] == 1 else plane
-    data = np.ascontiguousarray(rgb).astype(np.uint16) << 2
-    # 10 bits holding the 8-bit code x4: AV1's finer internal precision gave higher ROI-PSNR for the same bytes on
-    # residuals in the runs that chose the ladder. 4:4:4, for a residual's colour detail is as fine as its luma.
-    return bytes(ic.avif_encode(data, level=quality, speed=AVIF_SPEED, bitspersample=10, pixelformat="444"))
+    data = np.ascontiguousarray(rgb).astype(np.uint16)
+    if bits == 10:
+        # 10 bits holding the 8-bit code x4: AV1's finer internal precision gave higher ROI-PSNR for the same bytes
+        # on residuals in the runs that chose the ladder. 4:4:4, for a residual's colour detail is as fine as its luma.
+        data <<= 2
+    return bytes(ic.avif_encode(data, level=quality, speed=AVIF_SPEED, bitspersample=bits, pixelformat="444"))
 
 
-def _unavif(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+def _unavif(data: bytes, shape: tuple[int, ...], bits: int = 10) -> np.ndarray:
     ic = _codecs()
     coded = _decode_into(ic.avif_decode, ic.avif_check, data, (*shape[:2], 3), "AVIF", np.uint16)
-    code = np.minimum((coded + 2) >> 2, 255).astype(np.uint8)
+    if bits == 10:
+        code = np.minimum((coded + 2) >> 2, 255).astype(np.uint8)
+    else:
+        code = np.minimum(coded, 2 * DEEP_CODE - 1)
     return code[..., 1:2] if shape[2] == 1 else code  # gray: the green channel, which carries the most of luma
 
 
@@ -220,8 +249,8 @@ def _encode_verified(original: np.ndarray, roi: np.ndarray, max_error: int) -> t
         payload = bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(data, lossless=True, effort=JXL_EFFORT))
         return payload, original
     payload = min(_near_payloads(filled, max_error), key=len)
-    decoded = _decode_verified(payload, original.shape, max_error)
-    if int(np.abs(decoded.astype(np.int16) - original)[roi].max(initial=0)) > max_error:  # a codec broke its bound
+    decoded = _decode_verified(payload, original.shape, max_error, original.dtype)
+    if int(np.abs(decoded.astype(np.int32) - original)[roi].max(initial=0)) > max_error:  # a codec broke its bound
         raise RoiError(f"near-lossless coding missed its bound of {max_error}: report this as a bug")
     return payload, decoded
 
@@ -232,24 +261,24 @@ def _near_payloads(box: np.ndarray, max_error: int) -> list[bytes]:
     mode. Which one wins depends on the image: quantising keeps colour decorrelation, JPEG-LS smooth gradients."""
     ic = _codecs()
     data = np.ascontiguousarray(box[..., 0] if box.shape[2] == 1 else box)
-    quantised = ((data.astype(np.int32) + max_error) // (2 * max_error + 1)).astype(np.uint8)
+    quantised = ((data.astype(np.int32) + max_error) // (2 * max_error + 1)).astype(data.dtype)
     return [bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(quantised, lossless=True, effort=JXL_EFFORT)),
             bytes([JPEGLS]) + bytes(ic.jpegls_encode(data, level=max_error))]
 
 
-def _decode_verified(payload: bytes, shape: tuple[int, ...], max_error: int) -> np.ndarray:
+def _decode_verified(payload: bytes, shape: tuple[int, ...], max_error: int, dtype: Any = np.uint8) -> np.ndarray:
     if len(payload) < 2 or payload[0] not in (JXL_LOSSLESS, JPEGLS) or (payload[0] == JPEGLS and not max_error):
         raise CorruptFileError("verified layer names no codec this reader knows: the file is damaged, or newer than "
                                "this roicodec (upgrade it)")
     ic = _codecs()
     data = payload[1:]
     if payload[0] == JPEGLS:
-        return _decode_into(ic.jpegls_decode, ic.jpegls_check, data, shape, "JPEG-LS")
-    arr = _decode_into(ic.jpegxl_decode, ic.jpegxl_check, data, shape, "JPEG XL")
+        return _decode_into(ic.jpegls_decode, ic.jpegls_check, data, shape, "JPEG-LS", dtype)
+    arr = _decode_into(ic.jpegxl_decode, ic.jpegxl_check, data, shape, "JPEG XL", dtype)
     if not max_error:
         return arr
     step = 2 * max_error + 1
-    return np.clip(arr.astype(np.int32) * step, 0, 255).astype(np.uint8)
+    return np.clip(arr.astype(np.int32) * step, 0, np.iinfo(dtype).max).astype(dtype)
 
 
 def _decode_into(decode: Callable[..., np.ndarray], check: Callable[[bytes], object], data: bytes,

@@ -1,4 +1,5 @@
-"""The ROI mask: stored losslessly as its bounding box plus the bits inside it, bit-packed and deflated.
+"""The ROI mask: stored losslessly as its bounding box plus the bits inside it, bit-packed and deflated (or, in a
+16-bit file, as a JPEG XL image of the box when that is smaller: a quarter of the bytes on nuclei masks).
 
 A rectangle is the box alone (16 bytes) whatever the image's size, and the residual layers crop to the same box.
 Both directions work a band of rows at a time, so that a mask as large as a gigapixel plane is never whole in memory:
@@ -19,6 +20,13 @@ from roicodec.errors import CorruptFileError
 _BOX = struct.Struct(">IIII")  # x0, y0, x1, y1 (exclusive)
 _BAND_BYTES = 1 << 22
 """About how much of a mask is read (or inflated) at a time."""
+JXL_SIGNATURE = b"\xff\x0a"
+"""How a JPEG XL codestream starts; no zlib stream does (its first byte names deflate, 8, in its low four bits)."""
+JXL_MAX_PIXELS = 1 << 22
+"""Largest box a 16-bit file's mask codes as JPEG XL: it is coded and decoded whole (a byte a pixel), so larger
+boxes stay deflated, a band at a time."""
+JXL_EFFORT = 9
+"""Effort 9 made nuclei masks 30 % smaller than effort 7 at 0.4 s for 0.36 megapixels."""
 
 Box = tuple[slice, slice]
 Region = Callable[[slice, slice], np.ndarray]
@@ -68,11 +76,12 @@ def scan(region: Region, height: int, width: int) -> Extent:
     return Extent(box, count == (box[0].stop - box[0].start) * (box[1].stop - box[1].start))
 
 
-def pack_into(region: Region, extent: Extent, write: Callable[[bytes], object]) -> None:
+def pack_into(region: Region, extent: Extent, write: Callable[[bytes], object], deep: bool = False) -> None:
     """Write a mask's chunk payload in pieces: its box, then the deflated bits inside it, a band of rows at a time.
 
     One deflate stream fed band after band gives the same bytes as deflating the whole box at once, so files do not
-    depend on how the mask was read.
+    depend on how the mask was read. ``deep`` (a 16-bit file, format 1.2): a box of at most
+    :data:`JXL_MAX_PIXELS` is coded as a JPEG XL image instead when that is smaller.
     """
     if extent.box is None:
         write(_BOX.pack(0, 0, 0, 0))  # a plane of a stack may hold no ROI
@@ -81,6 +90,14 @@ def pack_into(region: Region, extent: Extent, write: Callable[[bytes], object]) 
     write(_BOX.pack(xs.start, ys.start, xs.stop, ys.stop))
     if extent.full:
         return  # a rectangle: the box says it all
+    if deep and (ys.stop - ys.start) * (xs.stop - xs.start) <= JXL_MAX_PIXELS:
+        box = region(ys, xs)
+        import imagecodecs
+
+        jxl = bytes(imagecodecs.jpegxl_encode(box.astype(np.uint8), lossless=True, effort=JXL_EFFORT))
+        bits = zlib.compress(np.packbits(box, axis=1).tobytes(), 9)
+        write(jxl if len(jxl) < len(bits) else bits)
+        return
     deflater = zlib.compressobj(9)
     for band in bands(ys, xs.stop - xs.start):
         write(deflater.compress(np.packbits(region(band, xs), axis=1).tobytes()))
@@ -102,7 +119,7 @@ class Reader:
     current band of tiles, not the plane. Sizes are checked, and the whole stream inflated once without keeping it,
     before the first region is given, so that a damaged mask fails before any pixel is written."""
 
-    def __init__(self, data: bytes, height: int, width: int) -> None:
+    def __init__(self, data: bytes, height: int, width: int, deep: bool = False) -> None:
         try:
             x0, y0, x1, y1 = _BOX.unpack_from(data)
         except struct.error:
@@ -116,7 +133,10 @@ class Reader:
             raise CorruptFileError("mask box lies outside the image: the file is damaged")
         self.box = slice(y0, y1), slice(x0, x1)
         self._row_bytes = (x1 - x0 + 7) // 8
-        if self._bits:
+        self._whole: np.ndarray | None = None
+        if deep and self._bits.startswith(JXL_SIGNATURE):
+            self._whole = _unjxl(self._bits, y1 - y0, x1 - x0)
+        elif self._bits:
             self._check_stream(self._row_bytes * (y1 - y0))
             self._restart()
 
@@ -176,11 +196,28 @@ class Reader:
             target[...] = True
             return out
         c0, c1 = ix.start - bx.start, ix.stop - bx.start
+        if self._whole is not None:
+            target[...] = self._whole[iy.start - by.start:iy.stop - by.start, c0:c1]
+            return out
         packed = self._packed(iy)[:, c0 // 8:(c1 + 7) // 8]
         target[...] = np.unpackbits(packed, axis=1)[:, c0 % 8:c0 % 8 + c1 - c0].astype(bool)
         return out
 
 
-def unpack(data: bytes, height: int, width: int) -> np.ndarray:
+def _unjxl(data: bytes, height: int, width: int) -> np.ndarray:
+    """A JPEG XL mask of the box, decoded into a buffer of the box's size (no stream can make it allocate more)."""
+    import imagecodecs
+
+    out = np.empty((height, width), np.uint8)
+    try:
+        imagecodecs.jpegxl_decode(data, out=out)
+    except (RuntimeError, ValueError) as exc:
+        raise CorruptFileError(f"mask chunk is not a JPEG XL image of its box ({exc}): the file is damaged") from None
+    if out.max(initial=0) > 1:
+        raise CorruptFileError("mask chunk's JPEG XL image holds values other than 0 and 1: the file is damaged")
+    return out.astype(bool)
+
+
+def unpack(data: bytes, height: int, width: int, deep: bool = False) -> np.ndarray:
     """Rebuild the whole ``height x width`` boolean mask; sizes are checked before anything is inflated."""
-    return Reader(data, height, width).region(slice(0, height), slice(0, width))
+    return Reader(data, height, width, deep).region(slice(0, height), slice(0, width))

@@ -16,10 +16,11 @@ from typing import IO, Any, Self, TypeVar, overload
 
 import numpy as np
 
-from roicodec import base, container, heap, ladder
+from roicodec import base, container, heap, intensity, ladder
 from roicodec import mask as roimask
 from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.inputs import ArrayLike, shape_text
+from roicodec.intensity import Mapping
 from roicodec.models import registry
 
 Source = str | os.PathLike | bytes | IO[bytes]
@@ -99,7 +100,29 @@ class RoiFile:
 
     @property
     def mode(self) -> str:
-        return self.header.mode
+        """As Pillow names it: ``L`` or ``RGB`` (8 bits), ``I;16`` (16-bit gray, each plane of a 16-bit file)."""
+        return "I;16" if self.header.bits == 16 else self.header.mode
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of decoded pixels: uint8, or uint16 for a 16-bit file (its own units)."""
+        return np.dtype(self.header.dtype)
+
+    @property
+    def mappings(self) -> tuple[Mapping, ...]:
+        """A 16-bit file's intensity mappings (one per channel, or one for every plane): how its base layer was
+        taken to 8 bits and back. Empty for 8-bit files."""
+        return self.header.mappings
+
+    @property
+    def axes(self) -> str | None:
+        """The file's axes as its writer named them (e.g. ``"CZYX"``), when they fit its shape; else ``None``."""
+        axes = self.metadata.get("axes")
+        if not isinstance(axes, str):
+            return None
+        if self.header.mode == "L" and axes.endswith("S"):  # gray written as (..., Y, X, 1)
+            axes = axes[:-1]
+        return axes if len(axes) == len(self.shape) else None
 
     @property
     def qualities(self) -> tuple[int | None, ...]:
@@ -191,7 +214,8 @@ class RoiFile:
             return np.ones((self.header.height, self.header.width), bool)
         _check_pixels(self.header)
         payloads = container.read_payloads(self._fp, self.layout, 1, index)
-        return roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width)
+        return roimask.unpack(payloads[container.MASK][0], self.header.height, self.header.width,
+                              self.header.bits == 16)
 
     @property
     def has_preview(self) -> bool:
@@ -205,7 +229,7 @@ class RoiFile:
         """
         _check_pixels(self.header)
         data = container.read_payloads(self._fp, self.layout, 0, self._plane_index(plane))[container.BASE][0]
-        img = base.preview(data, self.header)
+        img = intensity.native(base.preview(data, self.header), self.header.mapping(self._plane_index(plane)))
         return img[..., 0] if img.shape[2] == 1 else img
 
     @overload
@@ -217,10 +241,11 @@ class RoiFile:
 
     def decode(self, level: int | None = None, plane: int | Sequence[int] | None = None, *,
                out: OutArray | None = None) -> np.ndarray | OutArray:
-        """Pixels of ``level`` (default: the highest in the file), uint8, of shape :attr:`shape`; with ``plane`` (a
-        flat index or an index per leading axis), of that plane only.
+        """Pixels of ``level`` (default: the highest in the file), of shape :attr:`shape` and dtype :attr:`dtype`
+        (uint8, or uint16 for a 16-bit file); with ``plane`` (a flat index or an index per leading axis), of that
+        plane only.
 
-        With ``out`` (an array of exactly that shape and dtype uint8, e.g. an ``np.memmap`` or a zarr array), the
+        With ``out`` (an array of exactly that shape and dtype, e.g. an ``np.memmap`` or a zarr array), the
         pixels are written into it a tile at a time and ``out`` is returned: the decoded plane is never whole in
         memory. If decoding fails part way (a damaged file), ``out`` holds the tiles written before the failure.
         """
@@ -228,9 +253,9 @@ class RoiFile:
         planes = self._planes_for(plane)
         shape = self.shape[len(self.planes):] if plane is not None else self.shape
         if out is not None:
-            _check_out(out, shape)
+            _check_out(out, shape, self.dtype)
         _check_pixels(self.header)
-        target = np.empty(shape, np.uint8) if out is None else out
+        target = np.empty(shape, self.dtype) if out is None else out
         for p, prefix in planes:
             for ys, xs, tiles in decode_plane(self._fp, self.layout, level, p):
                 for k, tile in enumerate(tiles):
@@ -245,7 +270,7 @@ class RoiFile:
         planes = self._planes_for(plane)
         shape = self.shape[len(self.planes):] if plane is not None else self.shape
         _check_pixels(self.header)
-        targets = [np.empty(shape, np.uint8) for _ in range(level + 1)]
+        targets = [np.empty(shape, self.dtype) for _ in range(level + 1)]
         for p, prefix in planes:
             for ys, xs, tiles in decode_plane(self._fp, self.layout, level, p):
                 for target, tile in zip(targets, tiles):
@@ -294,11 +319,13 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
         tables.append(ladder.TileTable(partial(container.read_data, fp, c), size, count))
         expected.append(container.read_data(fp, c, size) if layer.verified else None)
     digests = [hashlib.sha256() if layer.verified else None for layer in layers]
-    roi = roimask.Reader(container.read_data(fp, chunks[container.MASK][0]), header.height, header.width) \
-        if level else None
+    roi = roimask.Reader(container.read_data(fp, chunks[container.MASK][0]), header.height, header.width,
+                         header.bits == 16) if level else None
+
+    mapping = header.mapping(plane)
 
     def levels(i: int, ys: slice, xs: slice) -> Iterator[np.ndarray]:
-        img = base_layer.tile(i)
+        img = intensity.native(base_layer.tile(i), mapping)
         yield img
         if roi is not None:
             yield from ladder.decode_tile(img, roi.region(ys, xs), [t[i] for t in tables], layers, digests)
@@ -320,16 +347,17 @@ def _put(array: Any, prefix: tuple[int, ...], ys: slice, xs: slice, tile: np.nda
     array[(*prefix, ys, xs)] = tile[..., 0] if tile.shape[2] == 1 else tile
 
 
-def _check_out(out: Any, shape: tuple[int, ...]) -> None:
+def _check_out(out: Any, shape: tuple[int, ...], want: np.dtype) -> None:
     """Refuse an ``out`` array that the decoded pixels would not fill exactly, before anything is decoded."""
     got = tuple(getattr(out, "shape", ()))
     try:
         dtype = np.dtype(getattr(out, "dtype", None))
     except TypeError:
         dtype = None
-    if got != shape or dtype != np.uint8:
-        raise RoiError(f"out is {shape_text(got)} {dtype} but this decodes to {shape_text(shape)} uint8: pass an "
-                       f"array of that shape and dtype, e.g. np.lib.format.open_memmap(path, 'w+', np.uint8, {shape})")
+    if got != shape or dtype != want:
+        raise RoiError(f"out is {shape_text(got)} {dtype} but this decodes to {shape_text(shape)} {want}: pass an "
+                       f"array of that shape and dtype, e.g. np.lib.format.open_memmap(path, 'w+', np.{want}, "
+                       f"{shape})")
     if isinstance(out, np.ndarray) and not out.flags.writeable:
         raise RoiError("out is read-only: open it for writing (np.memmap mode 'r+' or 'w+')")
 
