@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
+from roicodec.models import STRIDE
+from roicodec.models.paper_ae import PaperAutoencoder
 from roicodec.models.store import save_model
 from training.checkpoint import Checkpoint
 from training.loop import add_run_options, begin_run, run_log, step

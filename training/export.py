@@ -3,8 +3,10 @@
     python -m training.export out/rd-train/rd-q1.npz [more.npz ...] [--to FOLDER]
 
 Each file goes where its kind lives (a base model or a preview head beside the base models, a segmenter beside the
-segmenters), replaced atomically. A file is checked before it is copied: a base model must load and code a small
-image, a preview head must name an installed base by its hash, a segmenter must name its config. Its model card
+segmenters), replaced atomically; a base model's or preview head's graphs (``training.export_onnx``) go with it, into
+the package's ``models/graphs`` (or ``FOLDER/graphs``). A file is checked before it is copied: a base model must load
+and code a small image through its graphs, a preview head must name an installed base by its hash, a segmenter must
+name its config. Its model card
 (``NAME.md``) is not written here: cards are made from the weights' own recipe (``python -m training.cards``) or by hand.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -34,16 +37,27 @@ def destination(kind_: str) -> Path:
     return Path(str(resources.files(package))) / "weights"
 
 
-def check(path: Path, meta: dict, kind_: str) -> None:
-    """Refuse a file the package could not use, before it is copied in."""
+def graphs_folder(kind_: str, to: Path | None) -> Path | None:
+    """Where a file's graphs go: the package's beside its weights, or ``to/graphs``; ``None`` for a segmenter."""
+    if kind_ == "segmenter":
+        return None
+    from roicodec.models import runtime
+
+    return runtime.GRAPHS if to is None else to / "graphs"
+
+
+def check(path: Path, meta: dict, kind_: str, scratch: Path) -> None:
+    """Refuse a file the package could not use, before it is copied in; ``scratch``: a folder for its graphs."""
     if kind_ == "base":
         import numpy as np
 
         from roicodec.models.base_model import BaseModel
+        from training import export_onnx
 
-        model = BaseModel(*weights.read(path))
+        export_onnx.export([path], scratch)
+        model = BaseModel(*weights.read(path), graphs=scratch)
         latent = model.analyse(np.zeros((32, 32, 3), np.uint8), 64)
-        model.coder.decode(model.coder.encode(latent), latent.shape[1:])
+        model.uncode(model.code(latent)[0], 32, 32)
     elif kind_ == "preview":
         from roicodec.models import registry
 
@@ -67,12 +81,19 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} does not exist: give the .npz a trainer wrote")
         meta = weights.read_meta(path)
         kind_ = kind(meta)
-        check(path, meta, kind_)
+        graphs = graphs_folder(kind_, args.to)
+        with tempfile.TemporaryDirectory() as scratch:
+            check(path, meta, kind_, Path(scratch))  # with graphs made afresh: nothing enters the package unchecked
         folder = args.to or destination(kind_)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name
         atomic.write_bytes(target, path.read_bytes(), inputs=(path,))
         print(f"exported {path} -> {target} ({kind_})")
+        if graphs is not None:
+            from training import export_onnx
+
+            for graph in export_onnx.export([path], graphs):
+                print(f"graph {graph}")
     return 0
 
 

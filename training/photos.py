@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from roicodec.models.paper_ae import STRIDE
+from roicodec.models import STRIDE
 
 
 def load_photos(data: Path, splits: tuple[str, ...] = ("train", "val")) -> list[np.ndarray]:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from roicodec import weights
-from roicodec.models import PREVIEW_SCALE, registry
+from roicodec.models import PREVIEW_SCALE, nets, registry
 from roicodec.models.preview import PreviewHead
 from training.base_paper import CROP
 from training.loop import add_run_options, begin_run
@@ -38,18 +38,18 @@ def main(argv: list[str] | None = None) -> None:
 
     rng = begin_run(args)
     info = registry.info(args.model)
-    base = registry.load(args.model)
+    base = nets.build(*weights.read(info.path))  # the torch module: the head learns from its float decoder
     images = load_photos(args.data)
     latents, targets = [], []
     with torch.inference_mode():
         for _ in range(args.rounds):
             x = random_crops(images, *CROP, rng)
             for i in range(0, len(x), 20):
-                y = torch.round(base.net.g_a(x[i:i + 20]))
+                y = torch.round(base.g_a(x[i:i + 20]))
                 latents.append(y)
-                targets.append(nn.functional.avg_pool2d(base.net.g_s(y), PREVIEW_SCALE))
+                targets.append(nn.functional.avg_pool2d(base.g_s(y), PREVIEW_SCALE))
     latents_t, targets_t = torch.cat(latents), torch.cat(targets)
-    head = PreviewHead(base.net.latent_channels)
+    head = PreviewHead(base.latent_channels)
     opt = torch.optim.Adam(head.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
     t0 = time.perf_counter()

@@ -39,13 +39,14 @@ def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, BaseLa
     model = registry.load(model_name)
     latent = model.analyse(image, tile)
     h, w, c = image.shape
-    return model.coder.encode(latent), BaseLayer(model, latent, h, w, tile, c == 1)
+    data, latent = model.code(latent)
+    return data, BaseLayer(model, latent, h, w, tile, c == 1)
 
 
 def decode(data: bytes, header: Header) -> BaseLayer:
     """The base layer of a payload, ready to synthesise."""
     model = registry.load(header.model_name, header.model_hash)
-    latent = model.coder.decode(data, model.latent_shape(header.height, header.width))
+    latent = model.uncode(data, header.height, header.width)
     return BaseLayer(model, latent, header.height, header.width, header.tile, header.mode == "L")
 
 

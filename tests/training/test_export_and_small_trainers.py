@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from roicodec import weights
-from roicodec.models import registry
+from roicodec.models import registry, runtime
 from roicodec.models.base_model import BaseModel
 from training import base_paper, export, preview
 
@@ -54,4 +54,8 @@ def test_export_checks_before_it_copies(tmp_path) -> None:
     other = weights.write(tmp_path / "y.npz", {"a": np.zeros(1)}, {"name": "y"})
     with pytest.raises(SystemExit, match="not a roicodec weight file"):
         export.main([str(other), "--to", str(tmp_path / "pkg")])
-    assert sorted(p.name for p in (tmp_path / "pkg").iterdir()) == ["paper-ae.npz"]
+    assert sorted(p.name for p in (tmp_path / "pkg").iterdir()) == ["graphs", "paper-ae.npz"]
+    # The graphs go with the weights, and are the package's own.
+    for graph in (tmp_path / "pkg" / "graphs").iterdir():
+        assert graph.read_bytes() == (runtime.GRAPHS / graph.name).read_bytes()
+    assert len(list((tmp_path / "pkg" / "graphs").iterdir())) == 2

@@ -8,26 +8,27 @@ synthesises it a tile at a time and refines each tile with its enhancement layer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from roicodec.models import PREVIEW_SCALE, STRIDE, runtime
 from roicodec.models.entropy import LatentCoder
-from roicodec.models.factorized import FactorizedAutoencoder
-from roicodec.models.paper_ae import STRIDE, PaperAutoencoder
-from roicodec.models import PREVIEW_SCALE
-from roicodec.models.preview import PreviewHead
+from roicodec.models.hyper_coder import HyperpriorCoder
 
 HALO = 4
 """Latent cells (64 pixels) of context on each side of a tile; the encoder's receptive field is 61 pixels."""
-
-ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
-    "PaperAutoencoder": PaperAutoencoder,
-    "FactorizedAutoencoder": FactorizedAutoencoder,
-}
-"""Every architecture shares the paper's geometry (four stride-2 5x5 layers, latent at 1/16), hence one grid."""
+SYNTHESIS_HALO = (1, 2)
+"""Latent cells of context before and after (above and left, below and right) what the decoder synthesises: pixels of
+cell ``c`` depend on latent cells ``c - 1`` to ``c + 2`` (four stride-2 layers, each reaching one cell of its input
+to one side and two to the other; tests/models/test_base_model.py checks every shipped graph)."""
+BLOCK = 28
+"""Side, in latent cells with context, of what the decoder synthesises at once: about 90 MB of activations for the
+rd family (448 x 448 pixels), whatever the tile size; smaller blocks repeat more context, larger ones hold more
+memory."""
 
 
 def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
@@ -40,35 +41,70 @@ def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slic
 
 
 class BaseModel:
-    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """A weight file's transforms (graphs of :mod:`roicodec.models.runtime`, made when first needed: a reader never
+    builds the encoder's) and its latent coder."""
+
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], graphs: Path | None = None) -> None:
+        """``graphs``: the folder of the graphs (default: the package's)."""
         self.meta = meta
-        self.net = ARCHITECTURES[meta["architecture"]](**meta.get("config", {"latent_channels": meta["latent_channels"]}))
-        state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
-        self.net.load_state_dict(state)
-        self.net.eval()
-        freqs = [arrays[f"freq/{c}"] for c in range(meta["latent_channels"])]
-        self.coder = LatentCoder(arrays["offsets"], freqs)
-        self.preview_head: PreviewHead | None = None
+        self._folder = graphs
+        self.architecture = meta["architecture"]
+        self.config = dict(meta.get("config", {"latent_channels": meta["latent_channels"]}))
+        self.latent_channels = int(meta["latent_channels"])
+        self._params = runtime.parameters(arrays)
+        self._graphs: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self.coder: LatentCoder | HyperpriorCoder
+        if self.architecture == "HyperpriorAutoencoder":
+            self.coder = HyperpriorCoder(meta, arrays, lambda: self._graph("h_a"))
+        else:
+            freqs = [arrays[f"freq/{c}"] for c in range(self.latent_channels)]
+            self.coder = LatentCoder(arrays["offsets"], freqs)
+        self._preview: dict[str, Any] | None = None
+
+    def _graph(self, part: str) -> Callable[[np.ndarray], np.ndarray]:
+        with self._lock:
+            if part not in self._graphs:
+                if part == "preview":
+                    assert self._preview is not None
+                    self._graphs[part] = runtime.Graph("PreviewHead", self._preview["config"], part,
+                                                       self._preview["params"], self._folder)
+                else:
+                    self._graphs[part] = runtime.Graph(self.architecture, self.config, part, self._params,
+                                                       self._folder)
+            return self._graphs[part]
+
+    @property
+    def has_preview(self) -> bool:
+        return self._preview is not None
 
     def attach_preview(self, arrays: dict[str, np.ndarray]) -> None:
-        """Load the preview head's parameters (a separate weight file made for these exact weights)."""
-        head = PreviewHead(self.net.latent_channels)
-        head.load_state_dict({k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items()
-                              if k.startswith("param/")})
-        self.preview_head = head.eval()
+        """Take the preview head's parameters (a separate weight file made for these exact weights)."""
+        latent, width = arrays["param/net.0.weight"].shape[:2]
+        self._preview = {"config": {"latent_channels": int(latent), "width": int(width)},
+                         "params": runtime.parameters(arrays)}
+
+    def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """The base payload of a latent, and the latent the decoder will read from it (symbols beyond the coding
+        tables clamped): synthesise the encoder's base from the latter."""
+        return self.coder.code(latent)
+
+    def uncode(self, data: bytes, height: int, width: int) -> np.ndarray:
+        """The latent of a base payload for an image of ``height`` x ``width``."""
+        return self.coder.uncode(data, self.latent_shape(height, width))
 
     @staticmethod
     def latent_shape(height: int, width: int) -> tuple[int, int]:
         return -(-height // STRIDE), -(-width // STRIDE)
 
-    @torch.inference_mode()
     def analyse(self, image: np.ndarray, tile: int) -> np.ndarray:
         """The rounded latent of an ``HxWxC`` uint8 image (C 1 or 3; gray goes in as three equal channels)."""
+        g_a = self._graph("g_a")
         h, w = image.shape[:2]
         lh, lw = self.latent_shape(h, w)
         # int16 holds every symbol a coding table can have (the coder clamps to its tables) at half int32's memory:
         # with 96 channels at 1/16 of each side the latent is the one array that grows with the plane.
-        latent = np.empty((self.net.latent_channels, lh, lw), np.int16)
+        latent = np.empty((self.latent_channels, lh, lw), np.int16)
         for ry, rx, oy, ox in _grid(lh, lw, tile // STRIDE):
             # Pad and widen each tile, not the image, so that a gigapixel image is never copied whole.
             y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
@@ -76,8 +112,7 @@ class BaseModel:
             pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
             if pix.shape[2] == 1:
                 pix = np.repeat(pix, 3, axis=2)
-            x = torch.from_numpy(np.ascontiguousarray(pix)).permute(2, 0, 1)[None].float().div_(255.0)
-            y = torch.round(self.net.g_a(x))[0].clamp_(-32768, 32767).numpy()
+            y = np.clip(g_a(np.ascontiguousarray(pix, np.uint8)[None])[0], -32768, 32767)
             latent[:, ry, rx] = y[:, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
         return latent
 
@@ -91,33 +126,46 @@ class BaseModel:
             out.append((ys, xs, ry, rx, oy, ox))
         return out
 
-    @torch.inference_mode()
     def synthesise_tile(self, latent: np.ndarray, tile: tuple[slice, ...]) -> np.ndarray:
         """The base image over one of :meth:`tiles`: ``(rows, cols, 3)`` uint8, the same on encoder and decoder."""
-        ys, xs, ry, rx, oy, ox = tile
-        y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
-        img = self.net.g_s(y)[0].mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-        py, px = (ry.start - oy.start) * STRIDE, (rx.start - ox.start) * STRIDE
-        return img[py:py + ys.stop - ys.start, px:px + xs.stop - xs.start]
+        ys, xs, ry, rx, _, _ = tile
+        img = _synthesise(self._graph("g_s"), latent, ry, rx, STRIDE)
+        return img[:ys.stop - ys.start, :xs.stop - xs.start]
 
     def preview(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray | None:
         """The base image at 1/``PREVIEW_SCALE`` of its size from the small preview head, or ``None`` without one."""
-        if self.preview_head is None:
+        if self._preview is None:
             return None
         s = PREVIEW_SCALE
-        latent = self.coder.decode(data, self.latent_shape(height, width))
-        return self._synthesise(latent, -(-height // s), -(-width // s), tile, self.preview_head, STRIDE // s)
-
-    @torch.inference_mode()
-    def _synthesise(self, latent: np.ndarray, h: int, w: int, tile: int, synthesis: torch.nn.Module,
-                    stride: int) -> np.ndarray:
-        """Run ``synthesis`` over the latent's tiles into one image; each latent cell gives ``stride`` pixels."""
+        latent = self.coder.uncode(data, self.latent_shape(height, width))
+        h, w = -(-height // s), -(-width // s)
+        stride = STRIDE // s
+        head = self._graph("preview")
         out = np.empty((h, w, 3), np.uint8)
-        for ry, rx, oy, ox in _grid(*latent.shape[1:], tile // STRIDE):
-            y = torch.from_numpy(np.ascontiguousarray(latent[:, oy, ox], np.float32))[None]
-            img = synthesis(y)[0].mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-            py, px = (ry.start - oy.start) * stride, (rx.start - ox.start) * stride
+        for ry, rx, _, _ in _grid(*latent.shape[1:], tile // STRIDE):
             y0, x0 = ry.start * stride, rx.start * stride
             y1, x1 = min(ry.stop * stride, h), min(rx.stop * stride, w)
-            out[y0:y1, x0:x1] = img[py:py + y1 - y0, px:px + x1 - x0]
+            out[y0:y1, x0:x1] = _synthesise(head, latent, ry, rx, stride)[:y1 - y0, :x1 - x0]
         return out
+
+
+def _synthesise(graph: Callable[[np.ndarray], np.ndarray], latent: np.ndarray, ry: slice, rx: slice,
+                stride: int) -> np.ndarray:
+    """``graph`` over the latent cells ``ry`` x ``rx``: ``stride`` pixels per cell, in square blocks of at most
+    :data:`BLOCK` cells with their :data:`SYNTHESIS_HALO` of context, so that memory stays bounded whatever the tile
+    size (square blocks repeat the least context for that memory)."""
+    h, w = latent.shape[1:]
+    before, after = SYNTHESIS_HALO
+    core = BLOCK - before - after
+    out = np.empty(((ry.stop - ry.start) * stride, (rx.stop - rx.start) * stride, 3), np.uint8)
+    for b0 in range(ry.start, ry.stop, core):
+        b1 = min(b0 + core, ry.stop)
+        y0, y1 = max(b0 - before, 0), min(b1 + after, h)
+        for c0 in range(rx.start, rx.stop, core):
+            c1 = min(c0 + core, rx.stop)
+            x0, x1 = max(c0 - before, 0), min(c1 + after, w)
+            img = graph(np.ascontiguousarray(latent[None, :, y0:y1, x0:x1], np.float32))[0]
+            py, px = (b0 - y0) * stride, (c0 - x0) * stride
+            out[(b0 - ry.start) * stride:(b1 - ry.start) * stride, (c0 - rx.start) * stride:(c1 - rx.start) * stride] \
+                = img[py:py + (b1 - b0) * stride, px:px + (c1 - c0) * stride]
+    return out

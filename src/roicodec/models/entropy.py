@@ -28,6 +28,19 @@ class LatentCoder:
             for f in freqs
         ]
 
+    def clamp(self, latent: np.ndarray) -> np.ndarray:
+        """The latent as the decoder will see it: each channel clamped to its table."""
+        low = np.array(self.offsets)[:, None, None]
+        return np.clip(latent, low, low + np.array(self.sizes)[:, None, None] - 1).astype(latent.dtype)
+
+    def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """The payload and the latent it decodes to (clamped to the tables): the encoder's base is made from the
+        latter, so that it is the decoder's."""
+        return self.encode(latent), self.clamp(latent)
+
+    def uncode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
+        return self.decode(data, shape)
+
     def encode(self, latent: np.ndarray) -> bytes:
         encoder = constriction.stream.queue.RangeEncoder()
         for c, model in enumerate(self._models):

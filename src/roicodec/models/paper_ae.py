@@ -10,9 +10,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-STRIDE = 16
-"""Pixels per latent cell along each axis: images are padded to a multiple of this."""
-
 
 class PaperAutoencoder(nn.Module):
     """Encoder ``g_a`` maps RGB in [0, 1] to a real-valued latent; decoder ``g_s`` maps it back through a sigmoid."""

@@ -69,7 +69,7 @@ def _load(path: Path) -> Any:
 
 
 def load(name: str, expected_hash: bytes | None = None) -> Any:
-    """Load model ``name`` (torch is imported here, not before); refuse it if its hash differs from ``expected_hash``."""
+    """Load model ``name`` (its graphs are made when first run); refuse it if its hash differs from ``expected_hash``."""
     model = info(name)
     if expected_hash is not None and model.hash != expected_hash:
         raise ModelMismatchError(

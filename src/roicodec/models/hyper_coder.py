@@ -1,0 +1,94 @@
+"""Coding with the scale hyperprior (:mod:`roicodec.models.hyperprior` describes the model): ``z`` with its factorised
+tables, ``h_s(z)`` as an exact integer network to choose each latent cell's table, then ``y``.
+
+Decoding runs NumPy and the range coder only: ``h_s`` is integer arithmetic in float64 and must stay so (its exactness
+keeps encoder and decoder on the same tables on every machine); no graph runtime is involved. Encoding runs ``h_a``
+(a graph of :mod:`roicodec.models.runtime`), whose float order may differ anywhere: its output is coded, not
+recomputed.
+
+The payload is ``z``'s byte count (4 bytes, little-endian), ``z``'s range code, then ``y``'s.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from roicodec.errors import CorruptFileError
+from roicodec.models.entropy import LatentCoder
+from roicodec.models.gaussian import IndexedCoder
+from roicodec.models.integer import IntegerLayer, IntegerNetwork
+
+HYPER_STRIDE = 4
+"""Latent cells per hyper-latent cell along each axis."""
+BAND = 64
+"""Hyper-latent rows per band when the encoder runs ``h_a``; bands overlap by :data:`HYPER_HALO`."""
+HYPER_HALO = 4
+"""Hyper-latent rows of context above and below each band; ``h_a``'s receptive field is under 3."""
+
+
+def load_synthesis(meta: dict[str, Any], arrays: dict[str, np.ndarray], input_bound: int) -> IntegerNetwork:
+    """``h_s`` from a weight file: arrays ``int/h_s.{i}.weight`` and ``.bias``, each layer's shift and range in
+    ``meta["h_s"]``."""
+    layers = []
+    for i, spec in enumerate(meta["h_s"]):
+        layers.append(IntegerLayer(arrays[f"int/h_s.{i}.weight"].astype(np.int64),
+                                   arrays[f"int/h_s.{i}.bias"].astype(np.int64), int(spec["shift"]),
+                                   int(spec["stride"]), int(spec["padding"]), bool(spec["transposed"]),
+                                   int(spec["output_padding"]), int(spec["low"]), int(spec["high"])))
+    return IntegerNetwork(layers, input_bound)
+
+
+class HyperpriorCoder:
+    """Codes a latent with its hyper-latent: what :class:`roicodec.models.base_model.BaseModel` calls for this
+    architecture in place of a :class:`LatentCoder`. ``h_a`` gives the analysis graph when first encoding."""
+
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                 h_a: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
+        self.hyper_channels = int(meta["config"]["hyper_channels"])
+        self._h_a = h_a
+        zc = self.hyper_channels
+        self.z_coder = LatentCoder(arrays["z_offsets"], [arrays[f"z_freq/{c}"] for c in range(zc)])
+        bound = max(max(abs(o), abs(o + n - 1)) for o, n in zip(self.z_coder.offsets, self.z_coder.sizes))
+        self.h_s = load_synthesis(meta, arrays, bound)
+        count = len(meta["scales"])
+        self.y_coder = IndexedCoder(arrays["scale_offsets"], [arrays[f"scale_freq/{k}"] for k in range(count)])
+
+    def index(self, z: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Each latent cell's table index from the hyper-latent: exact, the same everywhere."""
+        return self.h_s(z)[:, :shape[0], :shape[1]].astype(np.uint8)
+
+    def hyper_latent(self, latent: np.ndarray) -> np.ndarray:
+        """``round(h_a(|y|))`` in bands of rows (bounded memory), clamped to the hyper-latent's tables."""
+        h_a = self._h_a()
+        lh, lw = latent.shape[1:]
+        zh, zw = -(-lh // HYPER_STRIDE), -(-lw // HYPER_STRIDE)
+        z = np.empty((self.hyper_channels, zh, zw), np.int16)
+        s = HYPER_STRIDE
+        for r0 in range(0, zh, BAND):
+            r1 = min(r0 + BAND, zh)
+            o0, o1 = max(r0 - HYPER_HALO, 0), min(r1 + HYPER_HALO, zh)
+            # Scale hyperprior: z describes magnitudes, so h_a sees |y| (the graph takes the absolute value).
+            out = h_a(np.ascontiguousarray(latent[None, :, o0 * s:o1 * s], np.float32))[0]
+            z[:, r0:r1] = np.clip(out[:, r0 - o0:r1 - o0], -32768, 32767)
+        return self.z_coder.clamp(z)
+
+    def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
+        z = self.hyper_latent(latent)
+        index = self.index(z, latent.shape[1:])
+        latent = self.y_coder.clamp(latent, index)
+        z_data = self.z_coder.encode(z)
+        return struct.pack("<I", len(z_data)) + z_data + self.y_coder.encode(latent, index), latent
+
+    def uncode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
+        if len(data) < 4:
+            raise CorruptFileError("base layer is shorter than its header: the file is damaged")
+        (size,) = struct.unpack_from("<I", data)
+        if size > len(data) - 4:
+            raise CorruptFileError("base layer's hyper-latent runs past its end: the file is damaged")
+        zshape = -(-shape[0] // HYPER_STRIDE), -(-shape[1] // HYPER_STRIDE)
+        z = self.z_coder.decode(data[4:4 + size], zshape)
+        return self.y_coder.decode(data[4 + size:], self.index(z, shape))
