@@ -170,6 +170,62 @@ def thumbnail_speed(r: dict) -> list[str]:
     ]
 
 
+def read_speed(r: dict) -> list[str]:
+    files = {f["size"]: f for f in r["files"]}
+    t = r["targets"]
+    fresh_rows, warm_rows = [], []
+    for key, paths in r["fresh"].items():
+        f = files[key]
+        name = f"{key} ({f['megapixels']:g} MP, {f['bpp']:g} bpp)"
+        for path, label in (("torch", "torch (before)"), ("onnx", "ONNX Runtime")):
+            m = paths[path]
+            fresh_rows.append([name, label, f"{m['wall_s']['median']:.2f} s", f"{m['peak_mb']['median']:.0f} MB",
+                               "yes" if m["torch_imported"] else "no"])
+    for key, paths in r["throughput"].items():
+        torch_, onnx = paths["torch"], paths["onnx"]
+        for level in ("top", "base"):
+            warm_rows.append([key, "top level" if level == "top" else "base alone",
+                              f"{torch_[level]['megapixels_per_s']:.2f}", f"{onnx[level]['megapixels_per_s']:.2f}",
+                              f"{torch_[level]['median'] / onnx[level]['median']:.2f}x",
+                              f"{onnx['jpeg2000']['megapixels_per_s']:.1f}", f"{onnx['avif']['megapixels_per_s']:.1f}"])
+    first = r["fresh"][t["file"]]["onnx"]
+    return [
+        made_by(r, "read_speed.json",
+                f"kodim23 mirror-tiled, central ROI of half of each side, default ladder "
+                f"{', '.join(r['files'][0]['layers'])}, base model `{r['files'][0]['model']['name']}`; torch path: the "
+                f"reader at commit `{r['torch_path']['commit'][:10]}`; medians of {r['runs']} runs"),
+        "",
+        "A fresh process, `python -c \"from PIL import Image; Image.open(path).load()\"`:",
+        "",
+        *table(["file", "reader", "wall time", "peak memory", "torch imported"], "llrrl", fresh_rows),
+        "",
+        "Decode throughput in one warm process (megapixels per second), with Pillow's JPEG 2000 and AVIF decoders on "
+        "the same image at about the same bytes, in the ONNX Runtime reader's process:",
+        "",
+        *table(["file", "what", "torch", "ONNX Runtime", "speed-up", "JPEG 2000", "AVIF"], "llrrrrr", warm_rows),
+        "",
+        f"Targets on the {t['file']} file: at most {t['wall_s']} s and {t['peak_mb']} MB without torch "
+        f"({first['wall_s']['median']:.2f} s, {first['peak_mb']['median']:.0f} MB): "
+        f"{'met' if t['met_fresh'] else 'not met'}; throughput no worse than the torch path's: "
+        f"{'met' if t['met_throughput'] else 'not met'}.",
+    ]
+
+
+def read_agreement(r: dict) -> list[str]:
+    rows = []
+    for name, c in r["agreement"].items():
+        preview = (f"{c['preview_differing'] / c['preview_values']:.4%} (max {c['preview_max']})"
+                   if c["preview_values"] else "no head")
+        rows.append([f"`{name}`", f"{c['differing'] / c['values']:.4%}", f"{c['max']}", preview,
+                     f"{c['cells_differing'] / c['cells']:.4%}"])
+    return [
+        made_by(r, "read_speed.json", "the 24 Kodak images at full size, each model's decoder from the same latent"),
+        "",
+        *table(["model", "base values differing from torch's", "largest difference", "preview values differing",
+                "latent cells rounded otherwise (encoder)"], "lrrrr", rows),
+    ]
+
+
 def _planes(r: dict, io: str, trim: bool = True) -> list[dict]:
     return sorted((p for p in r["planes"] if p["io"] == io and p["trim"] == trim), key=lambda p: p["megapixels"])
 
@@ -306,6 +362,47 @@ def segment_camvid_val(r: dict) -> list[str]:
     ]
 
 
+def microscopy(r: dict) -> list[str]:
+    s = r["summary"]
+    ratio, bpp = s["ratio_mean"], s["bpp_mean"]
+    peers = [("JPEG XL lossless, effort 7", "jxl_lossless"), ("JPEG 2000 reversible", "jpeg2000_reversible"),
+             ("JPEG-LS lossless", "jpegls_lossless"), ("TIFF, zlib", "tiff_zlib")]
+    target = s["targets"]
+    verdict = ("met" if ratio["jxl_lossless"] <= target["ratio_at_most"] else "not met") + (
+        f", goal {target['ratio_goal']:g}x {'met' if ratio['jxl_lossless'] <= target['ratio_goal'] else 'not met'}")
+    lines = [
+        made_by(r, "microscopy.json", f"{s['images']} images of `{r['data']}`, ROI = labels dilated by {r['dilate']} "
+                f"px ({s['roi_fraction_mean']:.1%} of the pixels on average), base model `{r['model']['name']}`, "
+                f"ladder `{','.join(r['ladder'])}`"),
+        "",
+        *table(["whole file", "bits per pixel (mean)", "roicodec's bytes as a share (mean of per-image ratios)"],
+               "lrr", [["**roicodec** (base + mask + ROI exact)", f"**{bpp['roicodec']:.3f}**", "1"],
+                       *[[label, f"{bpp[key]:.3f}", f"{ratio[key]:.3f}x"] for label, key in peers]]),
+        "",
+        f"Of roicodec's {bpp['roicodec']:.3f} bpp, the base layer takes {s['base_bpp_mean']:.3f} and the mask "
+        f"{s['mask_bpp_mean']:.3f}. ROI pixels exact (uint16, `np.array_equal`): **{s['exact']} of {s['images']}** "
+        f"images; background equal to the base at every level: {s['background_is_base']} of {s['images']}. "
+        f"Background PSNR (peak = the image's maximum): mean **{s['background_psnr']['mean']:.2f} dB**, lowest "
+        f"{s['background_psnr']['min']:.2f} dB (target: at least {target['background_psnr_at_least']:g} dB). "
+        f"Largest per-image ratio against JPEG XL lossless: {s['ratio_vs_jxl_lossless_max']:.3f}x. Target "
+        f"{target['ratio_at_most']:g}x: {verdict}. Median time per image: encode {s['encode_s_median']:.2f} s, "
+        f"decode {s['decode_s_median']:.2f} s.",
+    ]
+    if s["near"]:
+        lines += [
+            "",
+            f"Near-lossless, on the first {s['near'][0]['images']} images: roicodec with `--max-error K` against "
+            "JPEG XL lossy (effort 7) at the largest distance whose ROI error stays within K:",
+            "",
+            *table(["K (native units)", "roicodec bpp", "JPEG XL lossy bpp", "JPEG XL lossless bpp",
+                    "roicodec / JPEG XL lossy", "roicodec within K"], "rrrrrr",
+                   [[str(n["max_error"]), f"{n['roicodec_bpp']:.3f}", f"{n['jxl_lossy_bpp']:.3f}",
+                     f"{n['jxl_lossless_bpp']:.3f}", f"{n['ratio_vs_jxl_lossy']:.3f}x",
+                     f"{n['within_bound']} of {n['images']}"] for n in s["near"]]),
+        ]
+    return lines
+
+
 @dataclass(frozen=True)
 class Block:
     page: str
@@ -316,12 +413,15 @@ class Block:
 BLOCKS = {
     "hook_cost": Block("pillow.md", "hook_cost.json", hook_cost),
     "thumbnail_speed": Block("pillow.md", "thumbnail_speed.json", thumbnail_speed),
+    "read_speed": Block("reading.md", "read_speed.json", read_speed),
+    "read_agreement": Block("reading.md", "read_speed.json", read_agreement),
     "scaling_planes": Block("scaling.md", "scaling.json", scaling_planes),
     "scaling_trim": Block("scaling.md", "scaling.json", scaling_trim),
     "scaling_batch": Block("scaling.md", "scaling.json", scaling_batch),
     "fuzz": Block("robustness.md", "fuzz.json", fuzz),
     "segment_speed": Block("segment.md", "segment_speed.json", segment_speed),
     "segment_camvid_val": Block("segment.md", "segment_camvid_val.json", segment_camvid_val),
+    "microscopy": Block("microscopy.md", "microscopy.json", microscopy),
 }
 """Every block, by the name its markers carry: the page it sits in, the JSON in docs/results/ it is made from."""
 

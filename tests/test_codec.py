@@ -13,6 +13,8 @@ from roicodec.errors import CorruptFileError, RoiError, UnsupportedImageError
 from roicodec.metrics import psnr
 from roicodec.models import registry
 
+pytestmark = pytest.mark.read_only  # these run in the plain install too (.ci/run)
+
 DOCUMENTED = (RoiError,)
 
 

@@ -11,6 +11,8 @@ import roicodec
 from roicodec import container
 from roicodec.errors import RoiError
 
+pytestmark = pytest.mark.read_only  # these run in the plain install too (.ci/run)
+
 
 @pytest.fixture(scope="module")
 def dense() -> tuple[bytes, list[np.ndarray]]:

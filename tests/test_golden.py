@@ -6,6 +6,8 @@ import pytest
 
 from fuzz import make_corpus
 
+pytestmark = pytest.mark.read_only  # these run in the plain install too (.ci/run)
+
 
 @pytest.fixture(scope="module")
 def fresh() -> dict[str, bytes]:

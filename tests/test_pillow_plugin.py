@@ -12,6 +12,8 @@ import roicodec
 from roicodec import options
 from roicodec.models import registry
 
+pytestmark = pytest.mark.read_only  # these run in the plain install too (.ci/run)
+
 
 @pytest.fixture()
 def roi_path(tmp_path, small_file):
