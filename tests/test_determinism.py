@@ -1,0 +1,70 @@
+"""A file written in one process decodes in another, whatever thread count each used: for every shipped base model.
+
+With a hyperprior model (``hp-*``) the decoder recomputes each latent cell's coding table from the hyper-latent; if it
+computed one index differently from the encoder, the range decoder would desynchronise and the rest of the plane
+would be noise. The encoder runs in a fresh interpreter at 1 torch thread, the decoder here at 2 (and in a fresh one
+at 4), and the decoded latent must be the encoder's, symbol for symbol.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import roicodec
+from roicodec import container
+from roicodec.models import registry
+
+ENCODE = """
+import sys
+import numpy as np
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+import roicodec
+from roicodec.models import registry
+image = np.load(sys.argv[2])
+roicodec.encode(image, None, sys.argv[3], model=sys.argv[4], ladder="exact")
+model = registry.load(sys.argv[4])
+latent = model.code(model.analyse(image, 1024))[1]
+np.save(sys.argv[5], latent)
+"""
+DECODE = """
+import sys
+import numpy as np
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+import roicodec
+with roicodec.open(sys.argv[2]) as f:
+    np.save(sys.argv[3], f.decode(0))
+"""
+
+
+def _one_per_family() -> list[str]:
+    # The members of a family share their architecture and code path; one each keeps the subprocesses few.
+    families: dict[str, str] = {}
+    for name in sorted(registry.available()):
+        families.setdefault(name.split("-q")[0], name)
+    return sorted(families.values())
+
+
+@pytest.mark.parametrize("model", _one_per_family())
+def test_a_file_from_another_process_and_thread_count_decodes_to_the_same_latent(model, astronaut, tmp_path) -> None:
+    image = np.ascontiguousarray(astronaut[40:200, 100:340])
+    np.save(tmp_path / "image.npy", image)
+    path = tmp_path / "x.roi"
+    subprocess.run([sys.executable, "-c", ENCODE, "1", str(tmp_path / "image.npy"), str(path), model,
+                    str(tmp_path / "latent.npy")], check=True)
+    encoder_latent = np.load(tmp_path / "latent.npy")
+    with roicodec.open(path) as f:
+        assert f.model[0] == model
+        assert np.array_equal(f.decode(), image)  # the exact level, whatever the base
+        base_here = f.decode(0)
+        payload = container.read_payloads(f._fp, f.layout, 0, 0)[container.BASE][0]
+    h, w = image.shape[:2]
+    assert np.array_equal(registry.load(model).uncode(payload, h, w), encoder_latent)
+    subprocess.run([sys.executable, "-c", DECODE, "4", str(path), str(tmp_path / "base4.npy")], check=True)
+    base_four = np.load(tmp_path / "base4.npy")
+    # The synthesis is floating point: other thread counts may move a pixel by a grey level, never more.
+    assert np.abs(base_four.astype(int) - base_here).max() <= 1
+    assert np.mean(np.abs(base_here.astype(int) - image)) < 30  # a base of the image, not desynchronised noise
