@@ -221,7 +221,10 @@ def main() -> None:
 
 def measure(args: argparse.Namespace, sizes: list[tuple[int, int]], tmp: Path, checkout: Path, roicodec) -> dict:
     base_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    envs = {"torch": dict(base_env, PYTHONPATH=str(checkout / "src")), "onnx": dict(base_env, PYTHONPATH=str(REPO / "src"))}
+    # The ONNX Runtime path is the roicodec this script imported (a checkout of one commit, through PYTHONPATH, to
+    # measure committed code while the tree changes).
+    here = Path(roicodec.__file__).parents[1]
+    envs = {"torch": dict(base_env, PYTHONPATH=str(checkout / "src")), "onnx": dict(base_env, PYTHONPATH=str(here))}
     files, fresh, throughput = [], {}, {}
     for width, height in sizes:
         key = f"{width}x{height}"
@@ -250,7 +253,7 @@ def measure(args: argparse.Namespace, sizes: list[tuple[int, int]], tmp: Path, c
         fresh[key] = {}
         for name, got in runs.items():
             where = {Path(r["roicodec"]).parents[1] for r in got}
-            want = (checkout if name == "torch" else REPO) / "src"
+            want = checkout / "src" if name == "torch" else here
             if where != {want}:
                 raise SystemExit(f"the {name} path ran roicodec from {where}, not {want}")
             fresh[key][name] = {"wall_s": summary([r["wall_s"] for r in got], 3),
