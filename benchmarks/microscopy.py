@@ -46,7 +46,9 @@ def load(data: Path, name: str, dilate: int) -> tuple[np.ndarray, np.ndarray]:
     return image, ndimage.binary_dilation(labels > 0, structure=disk(dilate))
 
 
-def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float | None:
+    if not a.size:
+        return None
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(peak * peak / mse)
 
@@ -56,14 +58,14 @@ def jxl_lossy_within(image: np.ndarray, roi: np.ndarray, bound: int, steps: int 
     lo, hi, best = 0.0, 1.0, None
     while True:  # widen until the bound breaks, so that the bisection has a failing end
         data = bytes(imagecodecs.jpegxl_encode(image, distance=hi, effort=JXL_EFFORT))
-        err = int(np.abs(imagecodecs.jpegxl_decode(data).astype(np.int32) - image)[roi].max())
+        err = int(np.abs(imagecodecs.jpegxl_decode(data).astype(np.int32) - image)[roi].max(initial=0))
         if err > bound or hi >= 25:
             break
         best, lo, hi = (len(data), hi, err), hi, hi * 2
     for _ in range(steps):
         mid = (lo + hi) / 2
         data = bytes(imagecodecs.jpegxl_encode(image, distance=mid, effort=JXL_EFFORT))
-        err = int(np.abs(imagecodecs.jpegxl_decode(data).astype(np.int32) - image)[roi].max())
+        err = int(np.abs(imagecodecs.jpegxl_decode(data).astype(np.int32) - image)[roi].max(initial=0))
         if err <= bound:
             best, lo = (len(data), mid, err), mid
         else:
@@ -76,8 +78,10 @@ def jxl_lossy_within(image: np.ndarray, roi: np.ndarray, bound: int, steps: int 
 
 def measure(image: np.ndarray, roi: np.ndarray, near: list[int], model: str | None) -> dict:
     """One image's figures: roicodec's default file, the whole-image lossless peers, and each near-lossless bound."""
+    # An image without a labelled nucleus has no ROI: its file is the base alone (a mask must select a pixel).
+    empty = {} if roi.any() else {"ladder": []}
     tic = time.perf_counter()
-    data = roicodec.encode(image, roi, model=model)
+    data = roicodec.encode(image, roi if roi.any() else None, model=model, **empty)
     encode_s = time.perf_counter() - tic
     tic = time.perf_counter()
     with roicodec.open(data) as f:
@@ -89,12 +93,12 @@ def measure(image: np.ndarray, roi: np.ndarray, near: list[int], model: str | No
     top, base = levels[-1], levels[0]
     peak = float(image.max())
     out = {
-        "pixels": int(image.size), "roi_fraction": round(float(roi.mean()), 4), "peak": int(peak),
+        "pixels": int(image.size), "roi_empty": not roi.any(), "roi_fraction": round(float(roi.mean()), 4), "peak": int(peak),
         "roicodec": {"bytes": len(data), "base_bytes": info[0].bytes, "mask_bytes": mask_bytes,
                      "exact": bool(np.array_equal(top[roi], image[roi])),
                      "background_is_base": bool(np.array_equal(top[~roi], base[~roi])),
                      "background_psnr": round(psnr(image[~roi], top[~roi], peak), 2),
-                     "roi_psnr_base": round(psnr(image[roi], base[roi], peak), 2),
+                     "roi_psnr_base": None if not roi.any() else round(psnr(image[roi], base[roi], peak), 2),
                      "encode_s": round(encode_s, 3), "decode_s": round(decode_s, 3), "mapping": mappings},
         "jxl_lossless": len(imagecodecs.jpegxl_encode(image, lossless=True, effort=JXL_EFFORT)),
         "jpeg2000_reversible": len(imagecodecs.jpeg2k_encode(image, level=0, reversible=True)),
@@ -103,11 +107,11 @@ def measure(image: np.ndarray, roi: np.ndarray, near: list[int], model: str | No
         "near": [],
     }
     for k in near:
-        coded = roicodec.encode(image, roi, max_error=k, model=model)
+        coded = roicodec.encode(image, roi, max_error=k, model=model) if roi.any() else data
         with roicodec.open(coded) as f:
             got = f.decode()
         out["near"].append({"max_error": k, "roicodec_bytes": len(coded),
-                            "roicodec_roi_max_error": int(np.abs(got.astype(np.int32) - image)[roi].max()),
+                            "roicodec_roi_max_error": int(np.abs(got.astype(np.int32) - image)[roi].max(initial=0)),
                             "jxl_lossy": jxl_lossy_within(image, roi, k)})
     return out
 
@@ -145,6 +149,7 @@ def summarise(rows: list[dict], near: list[int]) -> dict:
         })
     return {
         "images": len(rows),
+        "images_without_roi": sum(r["roi_empty"] for r in rows),
         "roi_fraction_mean": mean([r["roi_fraction"] for r in rows]),
         "exact": sum(r["roicodec"]["exact"] for r in rows),
         "background_is_base": sum(r["roicodec"]["background_is_base"] for r in rows),
