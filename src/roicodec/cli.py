@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import roicodec
-from roicodec import atomic, codec, inputs, options
+from roicodec import atomic, codec, inputs, intensity, options
 from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.metrics import psnr
 from roicodec.models import registry
@@ -120,7 +120,8 @@ def _encode(args: argparse.Namespace) -> None:
     else:
         mask = inputs.read(args.mask).pixels if args.mask else None
     options = {"qualities": args.qualities, "ladder": args.ladder, "max_error": args.max_error, "model": args.model,
-               "tile": args.tile, "axes": picture.axes, "window": args.window}
+               "tile": args.tile, "axes": picture.axes, "window": args.window, "metadata": picture.metadata,
+               "mapping": args.mapping}
     if _to_stdout(args) or atomic.streams(out):
         # Standard output, a FIFO or a device cannot be re-read for the report: code into memory, then write.
         data = codec.encode(picture.pixels, mask, **options)
@@ -152,30 +153,55 @@ def _shape_text(shape: Sequence[int]) -> str:
 _MemmapWriter = Callable[[str, tuple[int, ...], str], np.memmap]
 
 
-def _memmap_writer(suffix: str) -> _MemmapWriter | None:
+def _memmap_writer(suffix: str, dtype: np.dtype) -> _MemmapWriter | None:
     """For formats that keep pixels uncompressed in one block, a function that creates the file and maps it
     (``(path, shape, mode)``): decoding then fills it a tile at a time, so a plane larger than memory can be written.
     ``None`` for other formats, which are written from memory."""
     if suffix == ".npy":
-        return lambda name, shape, mode: np.lib.format.open_memmap(name, "w+", np.uint8, shape)
+        return lambda name, shape, mode: np.lib.format.open_memmap(name, "w+", dtype, shape)
     if suffix in (".tif", ".tiff"):
         import tifffile
 
-        return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=np.uint8,
+        return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=dtype,
                                                         photometric="rgb" if mode == "RGB" else "minisblack")
     return None
 
 
-def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: str) -> None:
-    """Write decoded pixels from memory: a stack only to .npy or TIFF, which hold every plane."""
+def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: str,
+          ome: dict | None = None) -> None:
+    """Write decoded pixels from memory: a stack only to .npy or TIFF, which hold every plane; ``ome``: as an
+    OME-TIFF with these axes, channel names and physical sizes."""
     if suffix == ".npy":
         np.save(fp, pixels)
     elif suffix in (".tif", ".tiff"):
         import tifffile
 
-        tifffile.imwrite(fp, pixels, photometric="rgb" if mode == "RGB" else "minisblack")
+        if ome is not None:
+            tifffile.imwrite(fp, pixels, photometric="minisblack", ome=True, metadata=ome)
+        else:
+            tifffile.imwrite(fp, pixels, photometric="rgb" if mode == "RGB" else "minisblack")
     else:
+        if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
+            raise RoiError(f"{fmt} holds 8 bits and this file decodes to 16: write .png, .tif or .npy")
         Image.fromarray(pixels).save(fp, fmt)
+
+
+def _ome(f: codec.RoiFile, plane: object) -> dict | None:
+    """OME-TIFF metadata for a whole decoded file whose axes are known: its axes, channel names, physical sizes."""
+    axes = f.axes
+    if plane is not None or axes is None or f.mode == "RGB" or not set(axes) <= set("TCZYX"):
+        return None
+    meta: dict = {"axes": axes}
+    channels = f.metadata.get("channels")
+    if isinstance(channels, list) and "C" in axes:
+        meta["Channel"] = {"Name": [str(c) for c in channels]}
+    scale, units = f.metadata.get("scale"), f.metadata.get("units")
+    if isinstance(scale, list) and isinstance(units, list) and len(scale) == len(units) == len(axes):
+        for a, size, unit in zip(axes, scale, units):
+            key = inputs._OME_SIZES.get(a)
+            if key and unit != "pixel" and isinstance(size, (int, float)):
+                meta[key], meta[f"{key}Unit"] = size, unit
+    return meta
 
 
 def _decode(args: argparse.Namespace) -> None:
@@ -198,10 +224,11 @@ def _decode(args: argparse.Namespace) -> None:
         note = f"; the file is truncated, {f.header.levels} levels when complete" if f.levels < f.header.levels else ""
         shape = f.shape[len(f.planes):] if args.plane is not None else f.shape
         try:
-            memmap = None if stdout or atomic.streams(args.output) else _memmap_writer(suffix)
+            ome = _ome(f, args.plane) if suffix in (".tif", ".tiff") else None
+            memmap = None if stdout or atomic.streams(args.output) or ome else _memmap_writer(suffix, f.dtype)
             if stdout:
                 buf = io.BytesIO()
-                _save(f.decode(level, args.plane), buf, suffix, fmt, f.mode)
+                _save(f.decode(level, args.plane), buf, suffix, fmt, f.mode, ome)
                 sys.stdout.buffer.write(buf.getvalue())
                 sys.stdout.buffer.flush()
             else:
@@ -212,7 +239,7 @@ def _decode(args: argparse.Namespace) -> None:
                         out.flush()
                         del out  # unmapped before the file is renamed
                     else:
-                        _save(f.decode(level, args.plane), fp, suffix, fmt, f.mode)
+                        _save(f.decode(level, args.plane), fp, suffix, fmt, f.mode, ome)
         except CorruptFileError as exc:
             if isinstance(exc, TruncatedFileError):
                 raise
@@ -239,7 +266,9 @@ def _info(args: argparse.Namespace) -> None:
         summary = {"width": f.size[0], "height": f.size[1], "mode": f.mode, "layers": list(f.layers),
                    "qualities": list(f.qualities),
                    "planes": list(f.planes), "plane_count": f.header.plane_count,
-                   "axes": f.metadata.get("axes") if f.planes else None,
+                   "axes": f.metadata.get("axes") if f.planes else None, "dtype": str(f.dtype),
+                   "mappings": [m.as_json() for m in f.mappings],
+                   **{key: f.metadata[key] for key in ("channels", "scale", "units") if key in f.metadata},
                    "levels_in_file": f.levels, "levels_in_header": f.header.levels, "levels_intact": intact,
                    "model": {"name": f.model[0], "hash": f.model[1]}, "version": ".".join(map(str, f.header.version)),
                    "levels": [{**vars(level), "exact": level.exact, "intact": level.level < intact} for level in levels]}
@@ -337,8 +366,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
-    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB; EXIF orientation applied), a "
-                   "TIFF (every page: a multi-page TIFF is a stack), or a .npy array (read from disk a tile at a time)")
+    p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB, 16-bit gray PNG; EXIF "
+                   "orientation applied), a TIFF (every page: a multi-page TIFF is a stack; an OME-TIFF keeps its "
+                   "axes, channel names and physical sizes), or a .npy array (read from disk a tile at a time); "
+                   "uint16 is coded in its own units")
     p.add_argument("--mask", type=Path, help="image, TIFF or .npy of the same size, non-zero = ROI; alpha 0 removes "
                    "a pixel (default: the whole image)")
     _add_roi_options(p)
@@ -346,9 +377,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
     p.add_argument("--axes", help="one letter per axis of the image where its shape is ambiguous, ending in YX (gray) "
                    "or YXS (RGB), e.g. ZYX for a .npy stack (TIFF files name their own axes)")
-    p.add_argument("--window", type=_window, help="for images of more than 8 bits: 'auto' (the "
-                   f"{codec.WINDOW_PERCENTILES[0]}th..{codec.WINDOW_PERCENTILES[1]}th percentiles) or LOW,HIGH: the "
-                   "intensities mapped to 0 and 255, kept in the file's metadata")
+    p.add_argument("--window", type=_window, help="code an 8-bit view of an image of more than 8 bits instead of its "
+                   f"own units: 'auto' (the {codec.WINDOW_PERCENTILES[0]}th..{codec.WINDOW_PERCENTILES[1]}th "
+                   "percentiles) or LOW,HIGH: the intensities mapped to 0 and 255, kept in the file's metadata")
+    p.add_argument("--mapping", choices=intensity.CURVES, help="16-bit images (coded in their own units): the curve "
+                   f"that takes each channel to the base layer's 8 bits (default {intensity.DEFAULT_CURVE}, for "
+                   "photon noise), over its 0.1th..99.9th percentiles")
     p.add_argument("-o", "--output", type=Path, help="output .roi, or - for standard output (default: IMAGE with "
                    "suffix .roi; never the input itself)")
     p.set_defaults(run=_encode)

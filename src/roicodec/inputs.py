@@ -466,6 +466,9 @@ class Picture:
     axes: str | None = None
     """One letter per axis (tifffile's: ``Z``, ``T``, ``C``, ``Y``, ``X``, ``S`` for samples); ``None`` for a plain
     gray or RGB image."""
+    metadata: dict[str, Any] | None = None
+    """What an OME-TIFF says of the image, as a ``.roi`` description: ``channels`` (names), and ``scale`` and
+    ``units`` per axis (OME's ``PhysicalSize*`` and their units), in the file's order of axes."""
 
 
 def read(path: str | os.PathLike[str], *, axes: str | None = None) -> Picture:
@@ -480,7 +483,7 @@ def read(path: str | os.PathLike[str], *, axes: str | None = None) -> Picture:
             raise RoiError(f"{path.name} is not a readable .npy array ({exc})") from None
     if suffix in _TIFF:
         picture = _read_tiff(path)
-        return Picture(picture.pixels, axes or picture.axes)
+        return Picture(picture.pixels, axes or picture.axes, picture.metadata if axes is None else None)
     return Picture(_read_pillow(path), axes)
 
 
@@ -513,6 +516,7 @@ def _read_tiff(path: Path) -> Picture:
                     f"{path.name} holds {len(series)} image series and roicodec codes one: save each as its own file")
             pixels, axes = series[0].asarray(), series[0].axes
             orientation = tif.pages.first.tags.valueof(274, 1)
+            ome = tif.ome_metadata
     except (tifffile.TiffFileError, ValueError) as exc:
         raise RoiError(f"{path.name} is not a readable TIFF ({exc})") from None
     if "S" in axes and axes[-1] != "S":  # planar samples (one page per colour): the codec takes them last
@@ -527,4 +531,39 @@ def _read_tiff(path: Path) -> Picture:
         moved = np.moveaxis(pixels, (spatial, spatial + 1), (0, 1))
         pixels = np.ascontiguousarray(np.moveaxis(_ORIENTATIONS[orientation](moved), (0, 1), (spatial, spatial + 1)))
     plain = axes in ("YX", "YXS")  # the shape says it all: nothing to record
-    return Picture(pixels, None if plain else axes)
+    return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None)
+
+
+_OME_SIZES = {"X": "PhysicalSizeX", "Y": "PhysicalSizeY", "Z": "PhysicalSizeZ", "T": "TimeIncrement"}
+
+
+def _ome_description(xml: str, axes: str) -> dict[str, Any] | None:
+    """Channel names and physical sizes of an OME-XML's first image, per axis of the file as the codec keeps it
+    (a ``C`` after ``YX`` moves before them); ``None`` if it holds none of them."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return None
+    pixels = next((e for e in root.iter() if e.tag.endswith("}Pixels") or e.tag == "Pixels"), None)
+    if pixels is None:
+        return None
+    order = axes[:-3] + "C" + "YX" if axes.endswith("YXC") else axes.removesuffix("S")
+    out: dict[str, Any] = {}
+    names = [c.get("Name") for c in pixels if c.tag.endswith("Channel")]
+    if "C" in order and names and all(names):
+        out["channels"] = names
+    scale, units = [], []
+    for a in order:
+        size = pixels.get(_OME_SIZES.get(a, ""))
+        try:
+            value = float(size) if size is not None else 1.0
+        except ValueError:
+            value = 1.0
+        scale.append(value if math.isfinite(value) and value > 0 else 1.0)
+        default = "s" if a == "T" else "µm"  # OME's defaults
+        units.append(pixels.get(f"{_OME_SIZES[a]}Unit", default) if size is not None else "pixel")
+    if any(u != "pixel" for u in units):
+        out["scale"], out["units"] = scale, units
+    return out or None

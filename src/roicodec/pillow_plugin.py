@@ -1,7 +1,8 @@
 """Pillow image plugin for ``.roi``: ``Image.open`` reads the header only; ``load()`` decodes the current level.
 
 Frames are levels: frame 0 is the base layer, frame k adds enhancement layers 1..k inside the ROI. A file opens on
-its highest complete level, so programs that never call ``seek`` get the best image in the file. A stack of planes
+its highest complete level, so programs that never call ``seek`` get the best image in the file. A 16-bit file
+opens as mode ``I;16``; its channels (a ``C`` axis) are planes like any other, one gray frame each. A stack of planes
 (``info["planes"]`` gives its leading axes) has ``levels`` frames per plane, plane after plane: frame
 ``plane * levels + level``, with ``plane`` the flat (row-major) index over the leading axes.
 
@@ -110,7 +111,8 @@ class _RoiDecoder(ImageFile.PyDecoder):
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
         roi, plane, level = self.args
         pixels = roi.preview(plane) if level is None else roi.decode(level, plane)
-        self.set_as_raw(pixels.tobytes())
+        # Pillow's I;16 is little-endian whatever the machine's order.
+        self.set_as_raw(pixels.astype(pixels.dtype.newbyteorder("<"), copy=False).tobytes())
         return -1, 0
 
 

@@ -63,3 +63,18 @@ def z_stack(tmp_path: Path, astronaut: np.ndarray) -> Path:
     path = tmp_path / "z.roi"
     roicodec.encode(stack, masks, path)
     return path
+
+
+@pytest.fixture
+def czyx(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A (C=3, Z=5) uint16 stack with channel names, physical sizes and units, and one ROI per Z plane, as a file."""
+    rng = np.random.default_rng(5)
+    image = (rng.poisson(150, (3, 5, 40, 48)) + 400 * np.arange(3)[:, None, None, None]).astype(np.uint16)
+    mask = np.zeros((5, 40, 48), bool)
+    mask[:, 10:25, 12:30] = True
+    image[:, :, 12:22, 14:28] += 3000
+    path = tmp_path / "czyx.roi"
+    roicodec.encode(image, mask, path, axes="CZYX", metadata={
+        "name": "cells", "channels": ["DAPI", "GFP", "RFP"], "scale": [1.0, 2.0, 0.5, 0.5],
+        "units": ["pixel", "micrometer", "micrometer", "micrometer"]})
+    return path, image, mask

@@ -347,3 +347,45 @@ def test_a_layer_coded_in_memory_resaves_from_its_bytes_while_it_holds_them(tmp_
     with roicodec.open(tmp_path / "coded.roi") as f:
         np.testing.assert_array_equal(f.mask, small[1])
         assert f.layers == options.LADDERS[options.DEFAULT_LADDER] and f.metadata["name"] == "crop"
+
+
+def test_a_czyx_uint16_file_reads_as_channels_and_saves_back(czyx, tmp_path: Path) -> None:
+    path, image, mask = czyx
+    (levels, meta, kind), (labels, labels_meta, _) = read_roi(str(path))
+    assert kind == "image" and levels.dtype == np.uint16 and levels.shape == (2, *image.shape)
+    assert meta["channel_axis"] == 1 and meta["name"] == ["DAPI", "GFP", "RFP"]
+    assert meta["scale"] == (1.0, 2.0, 0.5, 0.5) and meta["units"] == ("pixel", "micrometer", "micrometer",
+                                                                        "micrometer")
+    assert meta["axis_labels"] == ("level", "z", "y", "x")
+    with roicodec.open(path) as f:
+        windows = [(float(m.low), float(m.high)) for m in f.mappings]
+    assert meta["contrast_limits"] == windows and windows[0] < windows[2]  # from each channel's data
+    assert labels.shape == mask.shape and np.array_equal(labels != 0, mask)  # one ROI for every channel
+    assert labels_meta["scale"] == (2.0, 0.5, 0.5)
+    # What napari makes of channel_axis, then what its writer hands back: one layer per channel.
+    from napari.layers.utils.stack_utils import split_channels
+
+    split = split_channels(levels, 1, **{k: v for k, v in meta.items() if k != "channel_axis"})
+    assert [m["metadata"]["roicodec"]["dask_name"] for _, m, _ in split] == [d.name for d, _, _ in split]
+    edited = [(d, {**m, "contrast_limits": (100.0, 3000.0 + i)}, t) for i, (d, m, t) in enumerate(split)]
+    write_roi(str(tmp_path / "same.roi"), [edited[2], edited[0], edited[1], (labels, labels_meta, "labels")])
+    with roicodec.open(tmp_path / "same.roi") as f, roicodec.open(path) as g:
+        # Unchanged pixels and ROI: the file's coded image, under the layers' new description.
+        assert f.layout.level_ends[0] == g.layout.level_ends[0] + len(f.metadata and b"") + (
+            f.layout.chunks[0].length - g.layout.chunks[0].length)  # only the description grew: nothing recoded
+        assert np.array_equal(f.decode(), g.decode()) and f.mappings == g.mappings
+        assert f.metadata["channels"] == ["DAPI", "GFP", "RFP"]
+        assert f.metadata["contrast_limits"] == [[100.0, 3000.0], [100.0, 3001.0], [100.0, 3002.0]]
+        assert f.metadata["scale"] == [1.0, 2.0, 0.5, 0.5] and f.metadata["units"][1:] == ["micrometer"] * 3
+    (levels2, meta2, _), _ = read_roi(str(tmp_path / "same.roi"))
+    assert meta2["contrast_limits"] == [(100.0, 3000.0), (100.0, 3001.0), (100.0, 3002.0)]
+    # New pixels (in memory, one layer per channel) are coded afresh, in uint16, as channels.
+    fresh = [(np.asarray(d[-1]), {"name": n, "scale": (2.0, 0.5, 0.5), "units": ("micrometer",) * 3,
+                                  "contrast_limits": (0.0, 5000.0)}, "image")
+             for d, n in zip((s[0] for s in split), ("a", "b", "c"))]
+    write_roi(str(tmp_path / "new.roi"), [*fresh, (labels, labels_meta, "labels")])
+    with roicodec.open(tmp_path / "new.roi") as f:
+        assert f.axes == "CZYX" and f.dtype == np.uint16 and f.metadata["channels"] == ["a", "b", "c"]
+        roi = np.broadcast_to(mask, image.shape)
+        assert np.array_equal(f.decode()[roi], image[roi])
+        assert f.metadata["scale"] == [1.0, 2.0, 0.5, 0.5]

@@ -340,3 +340,26 @@ def test_inspect_shows_rates_without_decoding_and_measures_in_its_worker(make_na
     assert measured[0][1] != threading.get_ident()  # ...and not on the GUI thread
     table = part(widget, "table").data.to_list()
     assert float(table[3][5]) > float(table[0][5])
+
+
+def test_a_czyx_uint16_file_opens_as_channels_and_saves_back(make_napari_viewer, czyx, tmp_path: Path) -> None:
+    path, image, mask = czyx
+    viewer = make_napari_viewer()
+    layers = viewer.open(path, plugin="roicodec")
+    *channels, labels = layers
+    assert [layer.name for layer in channels] == ["DAPI", "GFP", "RFP"]
+    assert all(layer.data.shape == (2, 5, 40, 48) and layer.data.dtype == np.uint16 for layer in channels)
+    assert tuple(channels[1].scale) == (1.0, 2.0, 0.5, 0.5)
+    assert [str(u) for u in channels[1].units[1:]] == ["micrometer"] * 3
+    with roicodec.open(path) as f:
+        assert [tuple(layer.contrast_limits) for layer in channels] == [(m.low, m.high) for m in f.mappings]
+        assert np.array_equal(np.asarray(channels[2].data[1, 3]), f.decode(plane=(2, 3)))
+    channels[0].contrast_limits = (200, 2500)
+    out = tmp_path / "saved.roi"
+    viewer.layers.selection = {*channels, labels}
+    viewer.layers.save(str(out), selected=True, plugin="roicodec")
+    with roicodec.open(out) as f, roicodec.open(path) as g:
+        assert np.array_equal(f.decode(), g.decode()) and f.metadata["channels"] == ["DAPI", "GFP", "RFP"]
+        assert f.metadata["contrast_limits"][0] == [200.0, 2500.0]
+    reopened = viewer.open(out, plugin="roicodec")
+    assert tuple(reopened[0].contrast_limits) == (200.0, 2500.0) and reopened[0].name.startswith("DAPI")

@@ -115,7 +115,7 @@ class _LazyLevels:
         self.origin = source
         self.planes = f.planes
         self.shape = (source.levels, *f.shape)
-        self.dtype = np.dtype(np.uint8)
+        self.dtype = f.dtype
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
@@ -147,9 +147,23 @@ def _lazy(source: Origin, f: roicodec.RoiFile) -> Any:
     # A name of its own per opening: dask would otherwise hash the bytes of an in-memory file to make one, and two
     # openings of one path must not share cached chunks once the file has changed between them.
     array = da.from_array(levels, chunks=chunks, asarray=False, name=f"roicodec-levels-{uuid.uuid4().hex}",
-                          meta=np.empty((0,) * levels.ndim, np.uint8))
+                          meta=np.empty((0,) * levels.ndim, f.dtype))
     _LIVE[array.name] = levels
     return array
+
+
+def _channel_arrays(levels: Any, axis: int) -> list[Any]:
+    """Each channel of the levels' dask array as napari's ``channel_axis`` slices it (the same expression, so the
+    same dask name): the writer then knows a channel layer still shows the file's own pixels."""
+    def channel(i: int) -> Any:  # napari's slice_from_axis (layers.utils.stack_utils), without importing napari
+        key: list[Any] = [slice(None)] * levels.ndim
+        key[axis] = i
+        return levels[tuple(key)]
+
+    arrays = [channel(i) for i in range(levels.shape[axis])]
+    for array in arrays:
+        _LIVE[array.name] = _LIVE[levels.name]
+    return arrays
 
 
 def roi_layers(source: str | os.PathLike[str] | bytes, default_name: str, *, name: str | None = None
@@ -160,6 +174,11 @@ def roi_layers(source: str | os.PathLike[str] | bytes, default_name: str, *, nam
     as napari shows them, from the file (which must stay where it is) or from the bytes. The layer's name comes from
     ``name``, else the file's description, else ``default_name``; the scale, translation, units and labels of every
     image axis from the description (the level axis: 1, 0, pixels, ``level``).
+
+    A file with a channel axis (``C`` in its axes, e.g. ``CZYX``) gives one image layer per channel through napari's
+    ``channel_axis``, each named from the description's ``channels``, with its own contrast limits (the
+    description's, else the channel's intensity window, which the writer took from the data) and its own metadata;
+    a 16-bit file shows its own units.
     """
     if isinstance(source, bytes):
         with roicodec.open(source) as f:
@@ -176,27 +195,70 @@ def roi_layers(source: str | os.PathLike[str] | bytes, default_name: str, *, nam
     scale = _numbers(description.get("scale"), axes, 1.0, positive=True)
     translate = _numbers(description.get("translate"), axes, 0.0)
     units = _units(description.get("units"), axes)
+    file_axes = info["axes"]
     default_labels = ("plane",) if lead == 1 else tuple(f"plane{i}" for i in range(lead))
+    if file_axes is not None:
+        default_labels = tuple(a.lower() for a in file_axes[:lead])
     labels = _labels(description.get("axis_labels"), axes) or (*default_labels, "y", "x")
     rgb = levels.ndim == lead + 4
+    channel = file_axes.index("C") if file_axes is not None and "C" in file_axes[:lead] else None
+    keep = [i for i in range(axes) if i != channel]  # a channel axis is napari's to split, not a dimension
 
     def placed(ndim: int, level_axis: bool) -> dict[str, Any]:
-        """Scale, translation, units and labels of the file's last ``ndim`` axes, after the level axis if asked."""
+        """Scale, translation, units and labels of the file's last ``ndim`` axes (less its channel axis), after the
+        level axis if asked."""
+        if level_axis or channel is not None and ndim == axes - 1:
+            chosen = keep
+        else:
+            chosen = list(range(axes - ndim, axes))
+
         def put(first: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
-            return ((first,) if level_axis else ()) + values[axes - ndim:]
+            return ((first,) if level_axis else ()) + tuple(values[i] for i in chosen)
 
         out = {"scale": put(1.0, scale), "translate": put(0.0, translate), "axis_labels": put(LEVEL_AXIS, labels)}
         if units is not None:
             out["units"] = put(PIXEL, units)
         return out
 
-    layers: list[LayerData] = [(levels, {
-        "name": name, "rgb": rgb, **placed(axes, True), "contrast_limits": (0, 255), "metadata": {KEY: info},
-    }, "image")]
+    limits = _contrast_limits(description.get("contrast_limits"), info, levels.dtype,
+                              1 if channel is None else levels.shape[channel + 1])
+    if channel is None:
+        layers: list[LayerData] = [(levels, {
+            "name": name, "rgb": rgb, **placed(axes, True), "contrast_limits": limits[0], "metadata": {KEY: info},
+        }, "image")]
+    else:
+        count = levels.shape[channel + 1]
+        names = description.get("channels")
+        if not (isinstance(names, list) and len(names) == count and all(isinstance(n, str) and n for n in names)):
+            names = [f"{name} [{i}]" for i in range(count)]
+        arrays = _channel_arrays(levels, channel + 1)
+        layers = [(levels, {
+            "name": list(names), "channel_axis": channel + 1, **placed(axes, True), "contrast_limits": limits,
+            "metadata": [{KEY: {**info, "channel": i, "dask_name": arrays[i].name, "file_dask_name": levels.name}}
+                         for i in range(count)],
+        }, "image")]
+        if mask is not None and mask.ndim == lead + 2 and (mask == mask.take([0], axis=channel)).all():
+            mask = mask.take(0, axis=channel)  # one ROI for every channel: a labels layer over the other axes
     if mask is not None:
         layers.append((mask.astype(np.uint8), {"name": f"{name} ROI", **placed(mask.ndim, False), "opacity": 0.4},
                        "labels"))
     return layers
+
+
+def _contrast_limits(value: Any, info: Mapping[str, Any], dtype: np.dtype, count: int) -> list[tuple[float, float]]:
+    """One ``(low, high)`` per channel: the description's (a writer kept the layer's), else each channel's intensity
+    window (16-bit files: taken from the data when it was coded), else the dtype's range."""
+    if isinstance(value, list) and len(value) == count and all(
+            isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                         and math.isfinite(x) for x in v) and v[0] < v[1]
+            for v in value):
+        return [(float(v[0]), float(v[1])) for v in value]
+    windows = info.get("mappings") or []
+    if len(windows) == count:
+        return [(float(m["low"]), float(m["high"])) for m in windows]
+    if len(windows) == 1:
+        return [(float(windows[0]["low"]), float(windows[0]["high"]))] * count
+    return [(0.0, float(np.iinfo(dtype).max))] * count
 
 
 def _read(coded: Origin, f: roicodec.RoiFile) -> tuple[Any, np.ndarray | None, dict[str, Any], dict[str, Any]]:
@@ -209,6 +271,9 @@ def _read(coded: Origin, f: roicodec.RoiFile) -> tuple[Any, np.ndarray | None, d
         "layers": list(f.layers),
         "model": {"name": f.model[0], "hash": f.model[1]},
         "planes": list(f.planes),
+        "axes": f.axes,
+        "dtype": str(f.dtype),
+        "mappings": [m.as_json() for m in f.mappings],
         "path": None if coded.path is None else os.fspath(coded.path),
         "fingerprint": coded.fingerprint,
         "dask_name": levels.name,
@@ -242,35 +307,43 @@ def origin(info: Mapping[str, Any]) -> Origin:
                           "is gone")
 
 
-def describe(meta: Mapping[str, Any], axes: int) -> dict[str, Any]:
+def describe(meta: Mapping[str, Any], axes: int, channel: int | None = None) -> dict[str, Any]:
     """What a ``.roi`` file keeps of a layer: its name, and per image axis its scale, translation and units.
+
+    ``channel``: where the file's channel axis goes among the ``axes`` (the layer, one channel, has none): it takes
+    scale 1, translation 0 and unit pixel.
 
     ``axes`` counts the coded image's axes (a stack's leading axes, then Y and X): the layer's last ``axes`` values
     are kept, which leaves out a ``.roi`` layer's level axis (the file's levels, not an axis of the image). Axis labels
     are kept only where someone set them, not napari's defaults (``-3``, ``-2``, ``-1``).
     """
     out: dict[str, Any] = {"name": str(meta.get("name", ""))}
+    own = axes - (channel is not None)
+
+    def with_channel(values: list[Any], fill: Any) -> list[Any]:
+        return values if channel is None else values[:channel] + [fill] + values[channel:]
+
     for key, default in (("scale", 1.0), ("translate", 0.0)):
-        values = [float(v) for v in meta.get(key) or ()][-axes:]
-        out[key] = [default] * (axes - len(values)) + values
+        values = [float(v) for v in meta.get(key) or ()][-own:]
+        out[key] = with_channel([default] * (own - len(values)) + values, default)
     if meta.get("units") is not None:
-        units = [str(u) for u in meta["units"]][-axes:]
-        out["units"] = [PIXEL] * (axes - len(units)) + units
+        units = [str(u) for u in meta["units"]][-own:]
+        out["units"] = with_channel([PIXEL] * (own - len(units)) + units, PIXEL)
     labels = [str(label) for label in meta.get("axis_labels") or ()]
-    if len(labels) >= axes and labels != [str(i - len(labels)) for i in range(len(labels))]:
-        out["axis_labels"] = labels[-axes:]
+    if len(labels) >= own and labels != [str(i - len(labels)) for i in range(len(labels))]:
+        out["axis_labels"] = with_channel(labels[-own:], "c")
     return out
 
 
-DESCRIBED = ("scale", "translate", "units", "axis_labels")
+DESCRIBED = ("scale", "translate", "units", "axis_labels", "channels", "contrast_limits")
 """The keys of a file's description that :func:`describe` writes: a re-described file drops the old ones first."""
 
 
 def image_pixels(data: Any, meta: Mapping[str, Any]) -> np.ndarray:
-    """The 8-bit image (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB) that coding a layer starts from.
+    """The image (``(..., Y, X)`` gray or ``(..., Y, X, 3)`` RGB) that coding a layer starts from.
 
-    A layer read from a ``.roi`` gives its top level. Other dtypes map through the layer's contrast limits to
-    0..255: what the viewer shows is what gets coded.
+    A layer read from a ``.roi`` gives its top level. uint8 and uint16 are coded as they are (uint16 in its own
+    units); other dtypes map through the layer's contrast limits to 0..255: what the viewer shows is what gets coded.
     """
     name = meta.get("name", "image")
     if meta.get("multiscale"):
@@ -286,7 +359,7 @@ def image_pixels(data: Any, meta: Mapping[str, Any]) -> np.ndarray:
     if rgb and arr.shape[-1] != 3:
         hint = "drop the alpha channel" if arr.shape[-1] == 4 else "keep three channels"
         raise RoiError(f"layer {name!r} has {arr.shape[-1]} colour channels: roicodec codes RGB; {hint}")
-    if arr.dtype == np.uint8:
+    if arr.dtype in (np.uint8, np.uint16):
         return arr
     low, high = meta.get("contrast_limits") or (float(arr.min()), float(arr.max()))
     span = (high - low) or 1.0
