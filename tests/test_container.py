@@ -204,3 +204,30 @@ def test_writer_keeps_the_format_order() -> None:
     writer.add(container.BASE, b"base")
     with pytest.raises(ValueError, match="1 of its 5 chunks"):
         writer.close()
+
+
+def test_a_16_bit_header_carries_its_mappings_and_1_1_readers_refuse_it() -> None:
+    from roicodec.intensity import Mapping
+
+    layers = (container.Layer("exact"),)
+    deep = container.Header(64, 48, "L", layers, "rd-q1", b"\x01" * 8, 1024, planes=(3, 5), bits=16,
+                            mappings=(Mapping(100, 4095), Mapping(0, 65535, "linear"), Mapping(7, 9)),
+                            channel_axis=0)
+    assert deep.version == (1, 2) and deep.dtype == "uint16"
+    assert container.Header.unpack(deep.pack()) == deep
+    assert deep.mapping(5) == Mapping(0, 65535, "linear")  # plane (1, 0): channel 1
+    eight = container.Header(64, 48, "L", layers, "rd-q1", b"\x01" * 8, 1024, planes=(3, 5))
+    assert eight.version == (1, 1) and deep.pack()[:2] == b"\x01\x02"
+    # What a 1.1 reader sees: flag bit 1 is impossible there, so the file is refused, never read as 8 bits.
+    as_11 = bytearray(deep.pack())
+    as_11[1] = 1
+    with pytest.raises(CorruptFileError, match="impossible"):
+        container.Header.unpack(bytes(as_11))
+    unknown = bytearray(deep.pack())
+    unknown[-15] = 9  # the first mapping's curve
+    with pytest.raises(UnsupportedVersionError, match="curve 9"):
+        container.Header.unpack(bytes(unknown))
+    wrong = bytearray(deep.pack())
+    wrong[-16] = 2  # a mapping count that is not the channel axis's length
+    with pytest.raises(CorruptFileError):
+        container.Header.unpack(bytes(wrong))

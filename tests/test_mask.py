@@ -87,3 +87,26 @@ def test_damaged_bits_fail_before_any_region() -> None:
     short = struct.pack(">IIII", 0, 0, 16, 4) + zlib.compress(bytes(7))  # 8 bytes needed
     with pytest.raises(CorruptFileError, match="wrong number"):
         mask.Reader(short, 4, 16)
+
+
+def test_a_16_bit_files_mask_may_be_jpeg_xl_and_reads_back_exactly() -> None:
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    seeds = np.zeros((120, 160), bool)
+    seeds[rng.integers(0, 120, 40), rng.integers(0, 160, 40)] = True
+    blobs = ndimage.binary_dilation(seeds, iterations=6)  # scattered rounded blobs, as nuclei are
+    region = lambda ys, xs: blobs[ys, xs]  # noqa: E731
+    extent = mask.scan(region, *blobs.shape)
+    deep, plain = [], []
+    mask.pack_into(region, extent, deep.append, deep=True)
+    mask.pack_into(region, extent, plain.append)
+    deep, plain = b"".join(deep), b"".join(plain)
+    assert deep[16:18] == mask.JXL_SIGNATURE and len(deep) < len(plain)
+    assert np.array_equal(mask.unpack(deep, *blobs.shape, deep=True), blobs)
+    assert np.array_equal(mask.Reader(deep, *blobs.shape, deep=True).region(slice(30, 70), slice(5, 90)),
+                          blobs[30:70, 5:90])
+    with pytest.raises(CorruptFileError):  # an 8-bit file's mask is never JPEG XL
+        mask.unpack(deep, *blobs.shape)
+    with pytest.raises(CorruptFileError, match="JPEG XL"):
+        mask.unpack(deep[:-20], *blobs.shape, deep=True)
