@@ -1,23 +1,27 @@
-"""Train the embedded segmenter on CamVid train and choose the checkpoint on CamVid val.
+"""Train an embedded segmenter: CamVid street scenes, ECSSD salient objects or DSB2018 nuclei.
 
-    python -m training.segmenter --data ../shared/data/camvid --work out/segment-train
-    python -m training.export out/segment-train/swin-pico-camvid.npz
+    python -m training.segmenter --dataset ecssd  --work out/seg-ecssd   # then: python -m training.export ...
+    python -m training.segmenter --dataset nuclei --work out/seg-nuclei
+    python -m training.segmenter --dataset camvid --work out/seg-camvid
 
 The model is built from the package config through mmseg's registry; the loop is plain PyTorch because it needs no
-more than a forward, a loss and a step. Random crops of rescaled frames (scale 0.5-1.5, horizontal flips, colour
-jitter), class-weighted cross-entropy (1/ln(1.10 + p): ENet's weights made milder, because with ENet's 1.02 the model
-called buildings cars to win the rare class),
-AdamW with linear warm-up and a poly decay. Every ``--eval-every`` iterations the model is scored on val at full
-resolution; the best one so far is written to ``--work``. ``last.ckpt`` there lets a stopped run resume where it
-was.
+more than a forward, a loss and a step. Each dataset module (``training/camvid.py``, ``ecssd.py``, ``nuclei.py``)
+gives its split (``training/splits/``), its augmentation and its defaults. Cross-entropy (class-weighted for CamVid)
+plus, for the binary models, a soft Dice term on the foreground; AdamW with linear warm-up and a poly decay.
+
+Every ``--eval-every`` iterations the model is scored on the *selection* split, every evaluation goes to
+``log.jsonl`` in ``--work``, and the best so far is written there as ``NAME.npz``; ``last.ckpt`` lets a stopped
+run resume where it was. When the last iteration is done, the chosen weights are scored once on the *report* sets,
+which chose nothing, through the ``--roi auto`` path: ``report.json``. ``python -m training.segmenter_cards --work
+DIR`` then commits the log and the report in docs/results/segmenters/ and writes the model card from them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +29,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from roicodec import atomic, digest
 from roicodec.segment.build import build_model, load_config
+from roicodec.segment.checkpoints import read_checkpoint
 from roicodec.segment.metrics import class_iou, confusion
-from roicodec.segment.sources import EMBEDDED
+from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
 from roicodec.segment.store import save_weights
-from training.camvid import CLASSES, IGNORE, load_split
 from training.checkpoint import Checkpoint
+from training.evaluate_segmenter import DATASETS, dataset_module, overlap, report, report_sets
 from training.loop import add_run_options, begin_run, run_log, set_lr, step
+from training.segdata import IGNORE, Dataset
+from training.splits import DEFAULT_DATA, file_for
 
-PACKAGE = Path(str(resources.files("roicodec.segment")))
-DEFAULT_CONFIG = PACKAGE / "configs" / "swin-pico_segformerhead_camvid.py"
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "camvid": {"iters": 2400, "eval_every": 200, "dice": 0.0},
+    "ecssd": {"iters": 3000, "eval_every": 250, "dice": 1.0},
+    "nuclei": {"iters": 3000, "eval_every": 250, "dice": 1.0},
+}
+"""Per dataset, what the options default to (the recipes the cards give)."""
 
 
 def class_weights(labels: list[np.ndarray], num_classes: int) -> torch.Tensor:
@@ -45,53 +57,46 @@ def class_weights(labels: list[np.ndarray], num_classes: int) -> torch.Tensor:
 
 
 def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 NxHxWx3 RGB to the float NCHW the model was trained on."""
+    """NxHxWx3 RGB in 0..255 to the float NCHW the model was trained on."""
     return (images.permute(0, 3, 1, 2).float() - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
 
 
-def random_crop(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[torch.Tensor,
-                                                                                                   torch.Tensor]:
-    """A ``crop`` x ``crop`` sample of the frame at a random scale in [0.5, 1.5], flipped half the time."""
-    scale = rng.uniform(0.5, 1.5)
-    side = round(crop / scale)
-    h, w = label.shape
-    ph, pw = max(side - h, 0), max(side - w, 0)
-    img = torch.from_numpy(image).permute(2, 0, 1).float()
-    lab = torch.from_numpy(label.astype(np.int64))
-    if ph or pw:
-        img = F.pad(img, (0, pw, 0, ph))
-        lab = F.pad(lab, (0, pw, 0, ph), value=IGNORE)
-    y = int(rng.integers(0, img.shape[1] - side + 1))
-    x = int(rng.integers(0, img.shape[2] - side + 1))
-    img = F.interpolate(img[None, :, y:y + side, x:x + side], size=(crop, crop), mode="bilinear",
-                        align_corners=False)[0]
-    lab = F.interpolate(lab[None, None, y:y + side, x:x + side].float(), size=(crop, crop), mode="nearest")[0, 0].long()
-    if rng.random() < 0.5:
-        img, lab = img.flip(-1), lab.flip(-1)
-    # Colour jitter: brightness, contrast and saturation, each by up to 20 %.
-    b, c, s = rng.uniform(0.8, 1.2, 3)
-    gray = img.mean(0, keepdim=True)
-    img = (img - gray) * s + gray
-    img = (img - img.mean()) * c + img.mean() * b
-    return img.clamp(0, 255).permute(1, 2, 0), lab
-
-
 def predict(model: torch.nn.Module, image: torch.Tensor) -> torch.Tensor:
-    """Logits at the input's size for a normalised 1x3xHxW batch."""
+    """Logits at the input's size for a normalised NCHW batch."""
     logits = model.decode_head(model.extract_feat(image))
     return F.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - soft Dice of the foreground (class 1), ignored pixels left out: it rewards overlap, as IoU does."""
+    valid = target != IGNORE
+    p = logits.softmax(1)[:, 1] * valid
+    fg = ((target == 1) & valid).float()
+    return 1 - (2 * (p * fg).sum() + 1) / (p.sum() + fg.sum() + 1)
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, images: list[np.ndarray], labels: list[np.ndarray], mean: torch.Tensor,
-             std: torch.Tensor, num_classes: int) -> np.ndarray:
+def evaluate(model: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]], mean: torch.Tensor,
+             std: torch.Tensor, classes: tuple[str, ...]) -> dict[str, Any]:
+    """The selection figures: ``score`` is what chooses (mIoU for CamVid, mean per-image foreground IoU else)."""
     model.eval()
-    matrix = np.zeros((num_classes, num_classes), np.int64)
-    for image, label in zip(images, labels):
+    num = len(classes)
+    matrix = np.zeros((num, num), np.int64)
+    per_image = []
+    for image, label in pairs:
         pred = predict(model, normalise(torch.from_numpy(image)[None], mean, std)).argmax(1)[0].numpy()
-        matrix += confusion(pred, label, num_classes)
+        if num == 2:
+            keep = label != IGNORE
+            inter, union = overlap((pred == 1) & keep, (label == 1) & keep)
+            per_image.append(inter / union if union else 1.0)
+        else:
+            matrix += confusion(pred, label, num)
     model.train()
-    return class_iou(matrix)
+    if num == 2:
+        return {"score": round(float(np.mean(per_image)), 4)}
+    iou = class_iou(matrix)
+    return {"score": round(float(np.nanmean(iou)), 4),
+            "iou": {c: None if np.isnan(v) else round(float(v), 4) for c, v in zip(classes, iou)}}
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -108,37 +113,73 @@ def lr_at(it: int, iters: int, lr: float, warmup: int) -> float:
     return lr * (1 - (it - warmup) / max(iters - warmup, 1)) ** 1.0
 
 
+def warm_start(model: torch.nn.Module, init: str) -> dict[str, Any]:
+    """Copy from ``init`` (an embedded model's name or a weight file) every tensor whose name and shape match."""
+    name = ALIASES.get(init, init)
+    path = weights_path(name) if name in EMBEDDED_MODELS else Path(init)
+    _, source = read_checkpoint(path)
+    own = model.state_dict()
+    taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(taken, strict=False)
+    return {"from": init, "sha256": digest.sha256(path).hex()[:16], "tensors": len(taken), "of": len(own)}
+
+
+def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str]) -> Path:
+    """Score the chosen weights on the report sets, once: ``report.json`` (kept when it is of these weights)."""
+    path = work / "report.json"
+    sha = digest.sha256(out).hex()[:16]
+    if path.exists() and json.loads(path.read_text()).get("weights_sha256") == sha:
+        return path
+    result = report(dataset.dataset, report_sets(dataset.dataset, data), dataset.name, str(out))
+    result["split"] = "report"
+    result["command"] = " ".join(["python -m training.segmenter", *argv]) + " (at its end)"
+    atomic.write_bytes(path, (json.dumps(result, indent=1) + "\n").encode())
+    print(json.dumps(result), flush=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m training.segmenter", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True,
-                        help="CamVid folder with train/, trainannot/, val/, valannot/")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--work", type=Path, default=Path("out/segment-train"),
-                        help="checkpoints, log and the best model's weights")
-    parser.add_argument("--name", default=EMBEDDED, help="the weight file's name (in --work)")
-    parser.add_argument("--iters", type=int, default=4000)
+    parser.add_argument("--dataset", choices=DATASETS, required=True)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--config", type=Path, help="default: the package config of the dataset's model")
+    parser.add_argument("--work", type=Path, help="checkpoints, log, report and the chosen weights "
+                        "(default: out/seg-DATASET)")
+    parser.add_argument("--name", help="the weight file's name (default: the dataset's embedded model)")
+    parser.add_argument("--init", help="start from these weights (a model name or .npz; tensors matched by name and "
+                        "shape), 'none' for random (default: the dataset's, swin-pico-camvid for ecssd)")
+    parser.add_argument("--iters", type=int)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--dice", type=float, help="weight of the soft Dice term (default: 1 for binary models)")
     add_run_options(parser)
     args = parser.parse_args(argv)
+    for key, value in DEFAULTS[args.dataset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    work = args.work or Path("out") / f"seg-{args.dataset}"
 
     rng = begin_run(args)
-    cfg = load_config(args.config)
-    num_classes = cfg.num_classes
+    dataset = dataset_module(args.dataset).load(args.data)
+    config = args.config or dataset.config
+    name = args.name or dataset.name
+    cfg = load_config(config)
     mean = torch.tensor(cfg.data_preprocessor["mean"])
     std = torch.tensor(cfg.data_preprocessor["std"])
     model = build_model(cfg)
     model.train()
-    train_images, train_labels = load_split(args.data, "train")
-    val_images, val_labels = load_split(args.data, "val")
-    weights = class_weights(train_labels, num_classes)
+    init = args.init if args.init is not None else dataset.init
+    started_from = warm_start(model, init) if init and init != "none" else None
+    weights = class_weights([label for _, label in dataset.train], len(dataset.classes)) if dataset.class_weights \
+        else None
     optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.999))
 
-    checkpoint = Checkpoint(args.work, args.iters)
+    checkpoint = Checkpoint(work, args.iters)
     start, best, elapsed = 0, -1.0, 0.0
     try:
         state = checkpoint.resume(model, optimizer, rng)
@@ -146,43 +187,49 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if state is not None:
         start, best, elapsed = state["iter"], state["best"], state["elapsed"]
-        print(f"resumed at iteration {start}, best val mIoU {best:.4f}", flush=True)
+        print(f"resumed at iteration {start}, best selection score {best:.4f}", flush=True)
 
-    out = args.work / f"{args.name}.npz"
-    recipe = {"command": " ".join(["python -m training.segmenter", *(argv if argv is not None else sys.argv[1:])]),
-              "config": args.config.name, "data": str(args.data), "seed": args.seed, "iters": args.iters,
+    out = work / f"{name}.npz"
+    recipe = {"command": " ".join(["python -m training.segmenter", *argv]), "dataset": args.dataset,
+              "config": config.name, "data": str(args.data), "seed": args.seed, "iters": args.iters,
               "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
-              "warmup": args.warmup, "threads": args.threads, "class_weights": [round(float(w), 4) for w in weights]}
+              "warmup": args.warmup, "eval_every": args.eval_every, "dice": args.dice, "threads": args.threads,
+              "init": started_from, "split_file": f"training/splits/{file_for(args.dataset).name}",
+              "split_counts": {"train": len(dataset.train), "selection": len(dataset.selection)},
+              "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
+              "torch": torch.__version__}
     tic = time.monotonic() - elapsed
-    with run_log(args.work) as log:
+    with run_log(work) as log:
         for it in range(start, args.iters):
             set_lr(optimizer, lr_at(it, args.iters, args.lr, args.warmup))
-            batch = [random_crop(train_images[i], train_labels[i], args.crop, rng)
-                     for i in rng.integers(0, len(train_images), args.batch)]
+            batch = [dataset.sample(*dataset.train[i], args.crop, rng)
+                     for i in rng.integers(0, len(dataset.train), args.batch)]
             images = normalise(torch.stack([b[0] for b in batch]), mean, std)
             targets = torch.stack([b[1] for b in batch])
-            loss = F.cross_entropy(predict(model, images), targets, weight=weights, ignore_index=IGNORE)
+            logits = predict(model, images)
+            loss = F.cross_entropy(logits, targets, weight=weights, ignore_index=IGNORE)
+            if args.dice:
+                loss = loss + args.dice * dice_loss(logits, targets)
             step(optimizer, loss, model.parameters(), clip=5.0)
             done = it + 1
             if done % 20 == 0:
                 print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
                       f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
             if done % args.eval_every == 0 or done == args.iters:
-                iou = evaluate(model, val_images, val_labels, mean, std, num_classes)
-                miou = float(np.nanmean(iou))
+                figures = evaluate(model, dataset.selection, mean, std, dataset.classes)
                 minutes = (time.monotonic() - tic) / 60
-                entry = {"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4), "val_miou": miou,
-                         "val_iou": dict(zip(CLASSES, map(float, iou)))}
-                log.write(entry)
-                if miou > best:
-                    best = miou
-                    meta = {"name": args.name, "config": args.config.name, "classes": list(CLASSES),
-                            "recipe": recipe, "chosen_at_iter": done, "val_miou": miou,
-                            "val_iou": entry["val_iou"], "train_minutes": round(minutes, 2)}
+                log.write({"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
+                           "lr": optimizer.param_groups[0]["lr"], "selection": figures})
+                if figures["score"] > best:
+                    best = figures["score"]
+                    meta = {"name": name, "config": config.name, "classes": list(dataset.classes), "recipe": recipe,
+                            "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2)}
                     save_weights(out, model.state_dict(), meta)
                 checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
-    print(f"done: best val mIoU {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min "
-          f"(into the package: python -m training.export {out})")
+    print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
+    path = finish(dataset, args.data, out, work, argv)
+    print(f"report: {path}; into the package: python -m training.export {out}, then python -m "
+          f"training.segmenter_cards --work {work}", flush=True)
     return 0
 
 

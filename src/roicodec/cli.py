@@ -60,29 +60,51 @@ def _read_image(path: Path) -> Image.Image:
     return im
 
 
+def _roi_pixels(image: Image.Image | np.ndarray) -> np.ndarray:
+    """The pixels a segmenter or a threshold sees: at their own depth (a 16-bit micrograph stays 16-bit)."""
+    if isinstance(image, Image.Image) and image.mode in ("1", "P"):
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    return np.asarray(image)
+
+
 def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    """The mask that ``--roi auto`` or ``--roi otsu`` makes, with one line saying how it was made."""
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
     planes = inputs.Planes(image, None, args.axes, args.window)
-    if planes.lead or planes.window is not None:
-        raise RoiError("--roi auto segments one 8-bit gray or RGB image, not a stack or a windowed deeper image: "
-                       "pass --mask")
-    # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
-    from roicodec.segment import segment_roi
+    if planes.lead:
+        raise RoiError(f"--roi {args.roi} takes one image, not a stack of {planes.count} planes: pass --mask")
+    pixels = np.ascontiguousarray(_roi_pixels(image))
+    grow = args.roi_grow or 0
+    if args.roi == "otsu":
+        # Imported here: encoding without an automatic ROI never needs scikit-image.
+        from roicodec.segment.threshold import grow as grow_mask
+        from roicodec.segment.threshold import otsu_mask
 
-    pixels = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else np.asarray(image)
-    rgb = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
-    roi = _segment_options(args)
-    mask, seg = segment_roi(np.ascontiguousarray(rgb), roi.model, roi.classes, roi.checkpoint)
-    if not mask.any():
-        found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
-        raise RoiError(f"automatic ROI found none of the ROI classes in {args.image.name} (found: {', '.join(found)}): "
-                       "name others with --roi-classes, or pass --mask")
-    _report(f"automatic ROI: {mask.mean():.1%} of the image", args)
+        mask = grow_mask(otsu_mask(pixels, invert=args.roi_invert), grow)
+        how = f"Otsu threshold, {'dark' if args.roi_invert else 'bright'} objects"
+    else:
+        # Imported here so that encoding without --roi auto never needs (or loads) the segment extra.
+        from roicodec.segment import segment_roi
+
+        roi = _segment_options(args)
+        mask, seg = segment_roi(pixels, roi.model, roi.classes, roi.checkpoint, grow=grow)
+        if not mask.any():
+            found = sorted({seg.classes[i] for i in np.unique(seg.labels)})
+            raise RoiError(f"automatic ROI ({seg.model}) found none of the ROI classes in {args.image.name} (found: "
+                           f"{', '.join(found)}): name others with --roi-classes or another --roi-model, or pass "
+                           "--mask")
+        how = f"model {seg.model} ({seg.reason})"
+    grown = f", grown by {grow} px" if grow else ""
+    _report(f"automatic ROI: {how}{grown}, {mask.mean():.1%} of the image", args)
     return mask
 
 
 def _segment_options(args: argparse.Namespace) -> options.RoiModel | None:
     """The segmenter that ``--roi auto`` and its options name; ``None`` without ``--roi auto``."""
+    if getattr(args, "roi_invert", False) and args.roi != "otsu":
+        raise RoiError("--roi-invert goes with --roi otsu")
+    if getattr(args, "roi_grow", None) is not None and args.roi is None:
+        raise RoiError("--roi-grow goes with --roi auto or --roi otsu")
     if args.roi != "auto":
         if args.roi_model or args.roi_classes or args.roi_checkpoint:
             raise RoiError("--roi-model, --roi-checkpoint and --roi-classes go with --roi auto")
@@ -113,9 +135,10 @@ def _encode(args: argparse.Namespace) -> None:
         # Before anything is read or coded: a refusal after minutes of work helps no one.
         atomic.check_not_input(out, (args.image, args.mask))
     picture = inputs.read(args.image, axes=args.axes)
-    if args.roi == "auto" and args.mask:
-        raise RoiError("give either --mask or --roi auto, not both")
-    if _segment_options(args) is not None:
+    if args.roi and args.mask:
+        raise RoiError(f"give either --mask or --roi {args.roi}, not both")
+    _segment_options(args)
+    if args.roi:
         mask = _auto_roi(picture.pixels, args)
     else:
         mask = inputs.read(args.mask).pixels if args.mask else None
@@ -298,12 +321,20 @@ def _guarantee(level: codec.LevelInfo) -> str:
 def _demo(args: argparse.Namespace) -> None:
     sample = resources.files("roicodec") / "samples"
     image = _read_image(Path(str(sample / "astronaut.png")))
-    if args.roi == "auto":
-        from roicodec.segment import segment_roi
+    mask = None
+    if args.roi != "drawn":
+        from roicodec.segment import INSTALL_HINT, SALIENT, installed, missing_modules, segment_roi
 
-        mask, _ = segment_roi(np.asarray(image))
-        source = "automatic ROI (embedded segmenter)"
-    else:
+        lacking = (f"the photograph model {SALIENT} is not installed (docs/segment.md says how to train it)"
+                   if not installed(SALIENT) else f"the segment extra is not installed ({INSTALL_HINT})"
+                   if missing_modules() else None)
+        if args.roi == "auto" or lacking is None:
+            mask, seg = segment_roi(np.asarray(image))
+            source = f"automatic ROI (model {seg.model}, {seg.reason})"
+        else:
+            # Asked for nothing in particular, the demo runs on any installation, and says what it fell back to.
+            print(f"automatic ROI: {lacking}; the demo takes the ROI drawn over the head instead")
+    if mask is None:
         mask = np.asarray(_read_image(Path(str(sample / "astronaut_roi.png")))) != 0
         source = "ROI drawn over the head"
     data = codec.encode(image, mask)
@@ -350,14 +381,24 @@ def _add_coding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help=f"base-layer model (default: {registry.DEFAULT}); {registry.CHOICES_HELP}")
 
 
-def _add_roi_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--roi", choices=("auto",), help="auto: the ROI from a segmentation model (needs the segment extra)")
+def _add_roi_options(p: argparse.ArgumentParser, threshold: bool = True) -> None:
+    p.add_argument("--roi", choices=("auto", "otsu") if threshold else ("auto",),
+                   help="auto: the ROI from the segmentation model that fits the image (needs the segment extra): "
+                   "microscopy (gray, more than 8 bits, or stain-like colour) to the nuclei model, other photographs "
+                   "to the salient-object model; it says which it used"
+                   + ("; otsu: pixels brighter than Otsu's threshold (needs scikit-image)" if threshold else ""))
     names = options.roi_model_names()
-    p.add_argument("--roi-model", help=f"segmentation model for --roi auto: {names[0]} (default, embedded), "
-                   f"{', '.join(names[1:])} (downloaded once), or a local mmseg config .py")
+    p.add_argument("--roi-model", help=f"segmentation model for --roi auto instead of its choice: {', '.join(names[:3])} "
+                   f"(embedded; short names salient, nuclei, camvid: street scenes), {', '.join(names[3:])} "
+                   "(downloaded once), or a local mmseg config .py")
     p.add_argument("--roi-checkpoint", help="weights for --roi-model (a path or URL); required for a local config")
     p.add_argument("--roi-classes", type=options.parse_list, help="comma-separated class names for --roi auto "
-                   "(default: the model's object classes, e.g. Car,Pedestrian,Bicyclist)")
+                   "(default: the model's ROI classes: subject, nucleus, or CamVid's objects such as Car,Pedestrian)")
+    if threshold:
+        p.add_argument("--roi-invert", action="store_true", help="with --roi otsu: dark objects (pixels at or below "
+                       "the threshold), e.g. nuclei in brightfield, membranes in electron microscopy")
+        p.add_argument("--roi-grow", type=int, metavar="PX", help="dilate the ROI by PX pixels (a disc) so that the "
+                       "edges of the objects are inside it")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -406,7 +447,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help="folder of images (searched recursively)")
     p.add_argument("-o", "--output", type=Path, required=True, help="folder for the .roi files (same layout)")
     p.add_argument("--mask-dir", type=Path, help="folder of masks with the images' relative paths and stems")
-    _add_roi_options(p)
+    _add_roi_options(p, threshold=False)
     _add_coding_options(p)
     p.add_argument("--workers", type=int, help="worker processes of a local cluster (default: one per CPU)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -419,8 +460,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="encode the bundled sample with its ROI and print each level's figures")
     p.add_argument("-o", "--output", type=Path, help="also write the .roi into this folder")
-    p.add_argument("--roi", choices=("auto",), help="auto: the ROI from the embedded segmenter (segment extra) instead "
-                   "of the drawn one; it was trained on street scenes, so on this portrait it marks suit and flag")
+    p.add_argument("--roi", choices=("auto", "drawn"), help="auto (default): the ROI from the model --roi auto "
+                   "chooses (the salient-object model on this photograph; without it installed, the drawn ROI); "
+                   "drawn: the ROI drawn over the head")
     p.set_defaults(run=_demo)
     return parser
 

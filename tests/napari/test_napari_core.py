@@ -165,6 +165,8 @@ def test_labels_and_threshold_sources() -> None:
     assert mask[11:19, 16:34].all() and not mask[:8].any() and mask.sum() < 300
     with pytest.raises(RoiError, match="flat"):
         _roi.otsu_mask(np.zeros((10, 10), np.uint8))
+    dark = _roi.grow(_roi.otsu_mask(255 - image, smoothing=0, invert=True), 1)  # the core's, not a copy
+    assert dark[10:20, 15:35].all() and dark.sum() == 12 * 22 - 4
 
 
 def test_semantic_source_is_offered_only_with_its_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,11 +175,12 @@ def test_semantic_source_is_offered_only_with_its_entry_point(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "roicodec.segment", fake)
     fake.missing_modules = list  # the extra is installed
     assert not _roi.semantic_available()
-    fake.segment_roi = lambda image: (image[..., 0] > 100, "segmentation")
+    fake.segment_roi = lambda image, model=None, grow=0: (image[..., 0] > 100, f"{model}, grown by {grow}")
     assert _roi.semantic_available()
     image = np.zeros((8, 9, 3), np.uint8)
     image[2:4, 3:6] = 255
     assert _roi.semantic_mask(image).sum() == 6
+    assert _roi.semantic_roi(image, "nuclei", 2)[1] == "nuclei, grown by 2"  # the widget's options reach the core
     fake.missing_modules = lambda: ["mmseg"]
     assert not _roi.semantic_available()
 

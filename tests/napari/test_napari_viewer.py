@@ -184,16 +184,30 @@ def test_segment_widget_adds_class_map_and_roi(make_napari_viewer, qtbot, astron
     viewer.add_image(astronaut[:240, :320], name="photo")
     _, widget = viewer.window.add_plugin_dock_widget("roicodec", "Segment ROI (Swin)")
     part(widget, "image").value = viewer.layers["photo"]
+    offered = list(part(widget, "model").choices)
+    assert offered[0] == "auto" and {"swin-pico-salient", "swin-nano-nuclei", "swin-pico-camvid", "otsu"} <= set(offered)
+    part(widget, "model").value = "swin-pico-camvid"
     part(widget, "classes").value = "Building, Pedestrian"
     widget.segment()
     qtbot.waitUntil(lambda: "photo ROI" in viewer.layers, timeout=WAIT_MS)
     classes, roi = viewer.layers["photo classes"], viewer.layers["photo ROI"]
-    assert classes.data.shape == roi.data.shape == (240, 320)
+    assert classes.data.shape == roi.data.shape == (240, 320) and roi.contour == 2
     assert classes.metadata["classes"][8] == "Car"
     names = classes.metadata["classes"]
     chosen = np.isin(classes.data, [names.index("Building"), names.index("Pedestrian")])
     np.testing.assert_array_equal(roi.data != 0, chosen)
-    assert "classes found" in part(widget, "status").value
+    assert "model swin-pico-camvid (named); classes found" in part(widget, "status").value
+
+    from roicodec.segment import grow, otsu_mask
+
+    viewer.layers.remove("photo ROI")
+    part(widget, "model").value = "otsu"
+    part(widget, "invert").value, part(widget, "grow").value = True, 2
+    widget.segment()
+    qtbot.waitUntil(lambda: "photo ROI" in viewer.layers, timeout=WAIT_MS)
+    expected = grow(otsu_mask(astronaut[:240, :320], invert=True), 2)
+    np.testing.assert_array_equal(viewer.layers["photo ROI"].data != 0, expected)
+    assert "Otsu threshold, dark objects" in part(widget, "status").value
 
 
 def _menu_action(viewer, command: str):

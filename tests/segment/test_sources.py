@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from roicodec.errors import RoiError
-from roicodec.segment import EMBEDDED, load_segmenter, model_names, resolve
+from roicodec.segment import EMBEDDED, NUCLEI, SALIENT, load_segmenter, model_names, resolve
 from roicodec.segment.build import build_model
 from roicodec.segment.checkpoints import read_checkpoint
 
@@ -95,7 +95,7 @@ def test_pickled_objects_load_only_from_a_hash_named_file(tmp_path) -> None:
 def test_wrong_names_and_mismatched_checkpoints_are_clear_errors(tmp_path) -> None:
     with pytest.raises(RoiError, match="unknown segmentation model 'nope'.*swin-pico-camvid"):
         resolve("nope")
-    assert model_names()[0] == EMBEDDED
+    assert model_names()[:3] == [SALIENT, NUCLEI, EMBEDDED] and resolve("camvid").name == EMBEDDED
     torch.save({"unrelated": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(RoiError, match="does not fit"):
         load_segmenter(EMBEDDED, str(tmp_path / "other.pth"))

@@ -1,51 +1,52 @@
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
+import segmenter_data
 
 pytest.importorskip("mmseg")
 
 
-def test_evaluate_prints_miou_and_iou_per_class_as_json(fake_camvid, capsys) -> None:
+def test_evaluate_prints_camvid_miou_and_iou_per_class_as_json(tmp_path, capsys) -> None:
     from training import evaluate_segmenter as evaluate
 
-    assert evaluate.main(["--data", str(fake_camvid)]) == 0
+    data = segmenter_data.make(tmp_path / "data")
+    assert evaluate.main(["--dataset", "camvid", "--data", str(data), "--split", "val"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["model"] == "swin-pico-camvid" and report["images"] == 2 and len(report["IoU"]) == 11
-    assert report["split"] == "val" and report["command"] == f"python -m training.evaluate_segmenter --data {fake_camvid}"
-    scored = [v for v in report["IoU"].values() if v is not None]
-    assert scored and report["mIoU"] == pytest.approx(np.mean(scored), abs=1e-4)  # the mean of what it lists
+    s = report["sets"]["val"]
+    assert report["model"] == "swin-pico-camvid" and s["images"] == 2 and len(s["IoU"]) == 11
+    scored = [v for v in s["IoU"].values() if v is not None]
+    assert scored and s["mIoU"] == pytest.approx(np.mean(scored), abs=1e-4)  # the mean of what it lists
 
 
-def test_evaluate_scores_known_predictions(tmp_path, monkeypatch, capsys) -> None:
-    """Two 4x4 frames with a known truth and a segmenter that answers a known map: every figure is counted by hand.
+def test_binary_scores_and_baselines_counted_by_hand() -> None:
+    """Two 4x4 images. Image 1: truth the left half; the model says the top half: 4 / 12. Image 2: nothing to find,
+    nothing found: 1. Mean 2/3; pooled 4 / 12. The centre box (rows and columns 1-2) against image 1's truth:
+    2 / 10."""
+    from training.evaluate_segmenter import centre_box, score_binary
+    from training.segdata import Item
 
-    Frame 1: truth Sky (0) on the left half, Road (3) on the right; prediction Sky everywhere. Frame 2: truth Car (8)
-    with its top row unlabelled (11, left out); prediction Car, but Road in the bottom row.
-    Sky: 8 right / 8 predicted + 0 missed + 8 wrongly = 0.5. Road: 0 / (8 missed + 4 wrongly) = 0. Car: 8 right of
-    12 labelled, 4 missed = 8 / 12. Other classes never seen: null and out of the mean. Pixel accuracy 16 / 28."""
-    from training import evaluate_segmenter as evaluate
+    left = np.zeros((4, 4), np.uint8)
+    left[:, :2] = 1
+    top = np.zeros((4, 4), bool)
+    top[:2] = True
+    items = [Item("a", np.zeros((4, 4, 3), np.uint8), left, "fluorescence"),
+             Item("b", np.ones((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8), "stained")]
+    answers = {"a": top, "b": np.zeros((4, 4), bool)}
+    out = score_binary({"model": lambda item: answers[item.name], "box": lambda item: centre_box(item.image.shape)},
+                       items)
+    assert out["model"] == {"images": 2, "iou": round(2 / 3, 4), "pooled_iou": round(4 / 12, 4)}
+    assert out["box"]["iou"] == round((2 / 10 + 0) / 2, 4)  # image 2: box 4 pixels, truth none: 0
+    assert out["by_modality"]["fluorescence"]["model"]["iou"] == round(4 / 12, 4)
+    assert out["by_modality"]["stained"]["model"]["iou"] == 1.0
 
-    for folder in ("val", "valannot"):
-        (tmp_path / folder).mkdir()
-    truth = [np.array([[0, 0, 3, 3]] * 4, np.uint8), np.array([[11] * 4] + [[8] * 4] * 3, np.uint8)]
-    answers = [np.zeros((4, 4), np.uint8), np.array([[8] * 4] * 3 + [[3] * 4], np.uint8)]
-    for i, label in enumerate(truth):
-        Image.fromarray(np.full((4, 4, 3), 40 * i, np.uint8)).save(tmp_path / "val" / f"f{i}.jpg")
-        Image.fromarray(label).save(tmp_path / "valannot" / f"f{i}.png")
 
-    class Stub:
-        name, classes = "stub", evaluate.CLASSES
+def test_otsu_baseline_polarity_follows_the_modality() -> None:
+    from training.evaluate_segmenter import otsu
+    from training.segdata import Item
 
-        def __call__(self, image: np.ndarray) -> SimpleNamespace:
-            return SimpleNamespace(labels=answers[int(image.mean() > 20)])  # frame 2 is the brighter one
-
-    monkeypatch.setattr(evaluate, "load_segmenter", lambda model, checkpoint: Stub())
-    assert evaluate.main(["--data", str(tmp_path)]) == 0
-    report = json.loads(capsys.readouterr().out)
-    iou = {name: v for name, v in report["IoU"].items() if v is not None}
-    assert iou == {"Sky": 0.5, "Road": 0.0, "Car": round(8 / 12, 4)}
-    assert report["mIoU"] == round((0.5 + 0 + 8 / 12) / 3, 4)
-    assert report["pixel_accuracy"] == round(16 / 28, 4) and report["images"] == 2
+    image = np.full((20, 20), 200, np.uint8)
+    image[5:10, 5:10] = 30
+    truth = image < 100
+    assert np.array_equal(otsu(Item("bf", image, truth, "brightfield"), 0.0), truth)
+    assert np.array_equal(otsu(Item("fl", 255 - image, truth, "fluorescence"), 0.0), truth)

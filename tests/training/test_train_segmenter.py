@@ -1,21 +1,37 @@
+"""Each segmenter recipe end to end at toy size: train, stop, resume, log every evaluation, report once, export,
+card; the weights load through the --roi auto path."""
+
 import json
 
+import numpy as np
 import pytest
+import segmenter_data
 
-from roicodec.segment import EMBEDDED, load_segmenter
+from roicodec.segment import EMBEDDED, NUCLEI, SALIENT, load_segmenter, segment_roi
 from roicodec.weights import read_meta
 
 pytest.importorskip("mmseg")
 
+TOY = ["--batch", "2", "--crop", "32", "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1"]
 
-def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_path, capsys, keep_torch_threads,
-                                                            monkeypatch) -> None:
+
+@pytest.fixture()
+def data(tmp_path):
+    return segmenter_data.make(tmp_path / "data")
+
+
+@pytest.fixture(autouse=True)
+def fresh_segmenters(keep_torch_threads):
+    load_segmenter.cache_clear()
+    yield
+    load_segmenter.cache_clear()
+
+
+def test_camvid_training_stops_resumes_and_reports_once(data, tmp_path, capsys, monkeypatch) -> None:
     from training import segmenter as train
 
     work = tmp_path / "work"
-    out = work / "w.npz"  # stays in the run's folder until training.export
-    argv = ["--data", str(fake_camvid), "--name", "w", "--work", str(work), "--batch", "2", "--crop", "32",
-            "--warmup", "1", "--eval-every", "2", "--seed", "3", "--threads", "1", "--iters", "4"]
+    argv = ["--dataset", "camvid", "--data", str(data), "--name", "w", "--work", str(work), *TOY, "--iters", "4"]
     evaluate, calls = train.evaluate, []
 
     def stop_at_second_evaluation(*args, **kwargs):
@@ -27,6 +43,7 @@ def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_pat
     monkeypatch.setattr(train, "evaluate", stop_at_second_evaluation)
     with pytest.raises(KeyboardInterrupt):
         train.main(argv)
+    assert not (work / "report.json").exists()  # the report waits for the end of the run
     monkeypatch.setattr(train, "evaluate", evaluate)
     assert train.main(argv) == 0
     assert "resumed at iteration 2" in capsys.readouterr().out
@@ -34,12 +51,64 @@ def test_training_runs_resumes_and_exports_a_loadable_model(fake_camvid, tmp_pat
         train.main([*argv[:-1], "6"])
     assert "--iters 4" in capsys.readouterr().err
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
-    assert [entry["iter"] for entry in log] == [2, 4] and set(log[0]["val_iou"]) >= {"Car", "Road"}
+    assert [entry["iter"] for entry in log] == [2, 4] and set(log[0]["selection"]["iou"]) >= {"Car", "Road"}
+    meta = read_meta(work / "w.npz")
+    assert meta["recipe"]["seed"] == 3 and meta["recipe"]["data"] == str(data) and meta["recipe"]["init"] is None
+    assert meta["recipe"]["split_counts"] == {"train": 2, "selection": 1} and meta["chosen_at_iter"] in (2, 4)
+    report = json.loads((work / "report.json").read_text())
+    assert report["sets"]["camvid"]["images"] == 1 and report["split"] == "report"
+    # Run again once finished: nothing is trained, the report of these weights is not made a second time.
+    before = (work / "report.json").stat().st_mtime_ns
+    assert train.main(argv) == 0 and (work / "report.json").stat().st_mtime_ns == before
+    assert load_segmenter(EMBEDDED, str(work / "w.npz")).classes[8] == "Car"
+
+
+@pytest.mark.parametrize("dataset, name", [("ecssd", SALIENT), ("nuclei", NUCLEI)])
+def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, name, data, tmp_path, monkeypatch,
+                                                                       capsys) -> None:
+    from roicodec.segment import sources
+    from training import export, segmenter as train, segmenter_cards
+
+    work = tmp_path / "work"
+    assert train.main(["--dataset", dataset, "--data", str(data), "--work", str(work), *TOY, "--iters", "2"]) == 0
+    out = work / f"{name}.npz"
     meta = read_meta(out)
-    assert meta["recipe"]["seed"] == 3 and meta["recipe"]["data"] == str(fake_camvid)
-    assert meta["config"] == "swin-pico_segformerhead_camvid.py" and meta["chosen_at_iter"] in (2, 4)
+    assert meta["classes"][1] in ("subject", "nucleus") and meta["recipe"]["dice"] == 1.0
+    # ECSSD starts from the CamVid model's backbone; nuclei from random weights (its data are CC0, CamVid's are not).
+    assert (meta["recipe"]["init"] is not None) == (dataset == "ecssd")
+    report = json.loads((work / "report.json").read_text())
+    sets = report["sets"]
+    if dataset == "ecssd":
+        assert set(sets) == {"ecssd"} and set(sets["ecssd"]) == {"model", "centre_box"}
+    else:
+        assert set(sets) == {"dsb2018", "bbbc039"} and {"otsu", "otsu_blur2"} <= set(sets["bbbc039"])
+        assert set(sets["bbbc039"]["by_modality"]) == {"fluorescence"}
+    # Export into a stand-in package folder, then the card from the committed copies of log and report.
+    package = tmp_path / "package"
+    assert export.main([str(out), "--to", str(package)]) == 0
+    monkeypatch.setattr(sources, "weights_path", lambda n: package / f"{n}.npz")
+    monkeypatch.setattr(segmenter_cards, "weights_path", lambda n: package / f"{n}.npz")
+    monkeypatch.setattr(segmenter_cards, "RESULTS", tmp_path / "results")
+    assert segmenter_cards.main(["--work", str(work)]) == 0
+    card = (package / f"{name}.md").read_text()
+    assert (tmp_path / "results" / f"{name}.jsonl").read_text() == (work / "log.jsonl").read_text()
+    assert "| **2** |" in card or "| 2 |" in card
+    assert f"training/splits/{dataset}.json" in card and "Targets" in card
     load_segmenter.cache_clear()
-    try:
-        assert load_segmenter(EMBEDDED, str(out)).classes[8] == "Car"
-    finally:
-        load_segmenter.cache_clear()
+    image = np.asarray(__import__("PIL.Image").Image.open(next((data / ("ecssd" if dataset == "ecssd" else "bbbc039")
+                                                                  / "images").iterdir())))
+    _, seg = segment_roi(image)
+    assert seg.model == name
+
+
+@pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
+def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> None:
+    from shared_data import DATA
+
+    from training import splits
+    from training.evaluate_segmenter import dataset_module
+
+    committed = json.loads(splits.file_for(dataset).read_text())["splits"]
+    assert dataset_module(dataset).splits(DATA) == committed
+    names = [n for part in committed.values() for n in part]
+    assert len(names) == len(set(names))  # no image in two splits

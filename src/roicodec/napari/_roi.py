@@ -1,18 +1,27 @@
-"""Where an ROI can come from, as arrays: a labels layer's data, an Otsu threshold, or the semantic segmenter.
+"""Where an ROI can come from, as arrays: a labels layer's data, an Otsu threshold, or a segmenter.
 
-The segmenter (``roicodec.segment``, the ``segment`` extra) is optional: it is offered only where it is installed.
+Thresholding and growing are the core's (``roicodec.segment.threshold``, light to import); the segmenters
+(``roicodec.segment``, the ``segment`` extra) are optional: they are offered only where they are installed.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import numpy as np
 
 from roicodec.errors import RoiError
+from roicodec.segment.threshold import grow, otsu_mask
 
 SEGMENT_ENTRY = "segment_roi"
-"""``roicodec.segment.segment_roi(image) -> (mask, segmentation)``: the one call this plugin makes into it."""
+"""``roicodec.segment.segment_roi(image, model, grow=px) -> (mask, segmentation)``: the one call this plugin makes
+into it."""
+AUTO = "auto"
+"""The model name that lets the segmenter choose the model that fits the image."""
+
+__all__ = ["AUTO", "SEGMENT_ENTRY", "grow", "labels_mask", "model_choices", "otsu_mask", "semantic_available",
+           "semantic_mask", "semantic_roi"]
 
 
 def labels_mask(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -24,23 +33,6 @@ def labels_mask(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (arr != 0).reshape(-1, *shape).any(axis=0)
 
 
-def otsu_mask(image: np.ndarray, smoothing: float = 2.0) -> np.ndarray:
-    """Pixels brighter than Otsu's threshold, after a Gaussian blur of ``smoothing`` pixels (0: none).
-
-    Blurring first keeps noise and the background's texture out of the ROI; RGB images are thresholded on luma.
-    """
-    from skimage.filters import gaussian, threshold_otsu
-
-    gray = image.astype(np.float64)
-    if gray.ndim == 3:
-        gray = gray @ np.array([0.299, 0.587, 0.114])
-    if smoothing > 0:
-        gray = gaussian(gray, sigma=smoothing, preserve_range=True)
-    if gray.min() == gray.max():
-        raise RoiError("the image is flat: a threshold finds no ROI in it; pick another ROI source")
-    return gray > threshold_otsu(gray)
-
-
 def semantic_available() -> bool:
     """Whether ``roicodec.segment`` and its extra are installed and offer :data:`SEGMENT_ENTRY`."""
     try:
@@ -50,11 +42,28 @@ def semantic_available() -> bool:
         return False
 
 
-def semantic_mask(image: np.ndarray) -> np.ndarray:
-    """The segmenter's ROI of ``image`` (call only where :func:`semantic_available` says so)."""
+def model_choices() -> list[tuple[str, str]]:
+    """``(label, name)`` for every segmenter by name, "auto" first; embedded models without weights say so."""
+    from roicodec.segment.sources import EMBEDDED_MODELS, installed, model_names
+
+    labels = [("auto (the model that fits the image)", AUTO)]
+    for name in model_names():
+        note = " (not installed)" if name in EMBEDDED_MODELS and not installed(name) else \
+            "" if name in EMBEDDED_MODELS else " (downloaded once)"
+        labels.append((f"{name}{note}", name))
+    return labels
+
+
+def semantic_roi(image: np.ndarray, model: str | None = None, pixels: int = 0) -> tuple[np.ndarray, Any]:
+    """``(mask, segmentation)`` from the segmenter (call only where :func:`semantic_available` says so)."""
     segment = importlib.import_module("roicodec.segment")
-    mask, _ = getattr(segment, SEGMENT_ENTRY)(image)
+    mask, segmentation = getattr(segment, SEGMENT_ENTRY)(image, model, grow=pixels)
     mask = np.asarray(mask) != 0
     if mask.shape != image.shape[:2]:
         raise RoiError(f"the segmenter gave a mask of shape {mask.shape} for an image of {image.shape[:2]}")
-    return mask
+    return mask, segmentation
+
+
+def semantic_mask(image: np.ndarray, model: str | None = None, pixels: int = 0) -> np.ndarray:
+    """The segmenter's ROI of ``image`` (the model that fits it, unless named), grown by ``pixels``."""
+    return semantic_roi(image, model, pixels)[0]

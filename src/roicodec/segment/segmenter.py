@@ -19,6 +19,7 @@ from PIL import Image
 
 from roicodec.errors import RoiError, UnsupportedImageError
 from roicodec.segment.extra import require_segment_extra
+from roicodec.segment.normalise import microscopy_rgb
 from roicodec.segment.sources import resolve
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ class Segmentation:
     labels: np.ndarray
     confidence: np.ndarray
     classes: tuple[str, ...]
+    model: str = ""
+    """The segmenter's name."""
+    reason: str = ""
+    """Why this model segmented the image (``--roi auto``'s rule, or that it was named)."""
 
 
 def _tiles(size: int, window: int, margin: int) -> Iterator[tuple[int, int, int, int]]:
@@ -68,7 +73,7 @@ class Segmenter:
 
     def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
-                 name: str, device: str = "cpu") -> None:
+                 name: str, device: str = "cpu", input: str = "rgb") -> None:
         self.model = model.to(device).eval()
         self.classes = classes
         self.roi_classes = roi_classes
@@ -78,6 +83,8 @@ class Segmenter:
         self.margin = window // 8
         self.name = name
         self.device = device
+        self.input = input
+        """``"rgb"``: 8-bit images as they are; ``"microscopy"``: any depth through ``normalise.microscopy_rgb``."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         if self.short_side is None:
@@ -96,10 +103,10 @@ class Segmenter:
         return F.interpolate(logits, size=tile.shape[:2], mode="bilinear", align_corners=False)[0]
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> Segmentation:
-        """Segment an HxWx3 (or HxW) uint8 RGB image; the result has the image's size."""
+        """Segment an HxWx3 (or HxW) image, uint8 (any depth for a microscopy model); the result has its size."""
         import torch
 
-        rgb = as_rgb(image)
+        rgb = microscopy_rgb(image) if self.input == "microscopy" else as_rgb(image)
         height, width = rgb.shape[:2]
         h, w = self.working_size(height, width)
         work = rgb if (h, w) == (height, width) else np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
@@ -119,7 +126,7 @@ class Segmenter:
         if (h, w) != (height, width):
             labels = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
             confidence = np.asarray(Image.fromarray(confidence).resize((width, height), Image.BILINEAR))
-        return Segmentation(labels, confidence, self.classes)
+        return Segmentation(labels, confidence, self.classes, self.name)
 
 
 def _class_names(meta: dict[str, Any], cfg: Any, num_classes: int) -> tuple[str, ...]:
@@ -158,4 +165,5 @@ def load_segmenter(model: str | None = None, checkpoint: str | None = None, devi
     std = tuple(preprocess.get("std", (58.395, 57.12, 57.375)))
     classes = _class_names(meta, cfg, net.decode_head.num_classes)
     roi_classes = source.roi_classes or tuple(cfg.get("roi_classes", ()))
-    return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device)
+    return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device,
+                     source.input)

@@ -1,4 +1,4 @@
-"""The three places a segmenter can come from: the embedded CamVid model, the mmseg model zoo, a local pair.
+"""The three places a segmenter can come from: the embedded models, the mmseg model zoo, a local pair.
 
 ``resolve(name)`` turns what a user typed into a :class:`ModelSource`: a config file, where the weights are (path or
 URL), the class names, the default ROI classes and the resolution the model works at. Nothing here imports torch.
@@ -15,9 +15,56 @@ from roicodec.errors import RoiError
 from roicodec.segment.extra import require_segment_extra
 
 EMBEDDED = "swin-pico-camvid"
+"""The street-scene model (CamVid's 11 classes), reached by name only (see :mod:`roicodec.segment.choose`)."""
+SALIENT = "swin-pico-salient"
+"""The salient-object ("main subject") model, for photographs."""
+NUCLEI = "swin-nano-nuclei"
+"""The nuclei/cell foreground model, for microscopy."""
 _PACKAGE = Path(str(resources.files("roicodec.segment")))
-_EMBEDDED_CONFIG = _PACKAGE / "configs" / "swin-pico_segformerhead_camvid.py"
-_EMBEDDED_WEIGHTS = _PACKAGE / "weights" / f"{EMBEDDED}.npz"
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A model whose config (and, once trained and exported, weights) ship inside the package."""
+
+    config: str
+    short_side: int | None
+    window: int
+    input: str
+    """``"rgb"`` (8-bit photographs) or ``"microscopy"`` (any depth, through ``normalise.microscopy_rgb``)."""
+    dataset: str
+    """The trainer's ``--dataset`` that makes its weights."""
+
+
+EMBEDDED_MODELS = {
+    EMBEDDED: Embedded("swin-pico_segformerhead_camvid.py", 360, 480, "rgb", "camvid"),
+    SALIENT: Embedded("swin-pico_segformerhead_salient.py", 320, 640, "rgb", "ecssd"),
+    # Native scale (nuclei are so many pixels wide) and a window wide enough that most images run in one pass.
+    NUCLEI: Embedded("swin-nano_segformerhead_nuclei.py", None, 1024, "microscopy", "nuclei"),
+}
+ALIASES = {"camvid": EMBEDDED, "salient": SALIENT, "nuclei": NUCLEI}
+
+
+class ModelNotInstalled(RoiError):
+    """An embedded model was asked for whose weights this installation does not have (not trained yet)."""
+
+
+def weights_path(name: str) -> Path:
+    """Where an embedded model's weights are, or will be once exported."""
+    return _PACKAGE / "weights" / f"{name}.npz"
+
+
+def installed(name: str) -> bool:
+    """Whether an embedded model's weights are in the package."""
+    return weights_path(ALIASES.get(name, name)).is_file()
+
+
+def not_installed_message(name: str) -> str:
+    model = EMBEDDED_MODELS[name]
+    return (f"segmentation model {name} is not installed: its weights are trained here and were not exported into "
+            f"this package yet (python -m training.segmenter --dataset {model.dataset}, then python -m "
+            f"training.export; docs/segment.md)")
+
 
 # Short names for the official UPerNet Swin-T/S/B ADE20K models whose configs ship inside the mmsegmentation wheel
 # (metafile names are accepted as well).
@@ -45,6 +92,8 @@ class ModelSource:
     # scale the model was trained at; larger working images are cut into sliding windows of side ``window``.
     short_side: int | None
     window: int
+    input: str = "rgb"
+    """How pixels become the network's input: ``"rgb"`` or ``"microscopy"`` (see :class:`Embedded`)."""
 
 
 def _zoo_dir() -> Path:
@@ -64,8 +113,9 @@ def _zoo_weights(config_name: str) -> str:
 
 
 def model_names() -> list[str]:
-    """Names ``resolve`` accepts besides a config path: the embedded model and the zoo's short names."""
-    return [EMBEDDED, *ZOO]
+    """Names ``resolve`` accepts besides a config path and the short aliases: the embedded models (installed or
+    not) and the zoo's short names."""
+    return [SALIENT, NUCLEI, EMBEDDED, *ZOO]
 
 
 def resolve(model: str | Path | None = None, checkpoint: str | Path | None = None) -> ModelSource:
@@ -76,15 +126,20 @@ def resolve(model: str | Path | None = None, checkpoint: str | Path | None = Non
     ``checkpoint`` (a path or URL) replaces a named model's weights and is required for a local config.
     """
     name = str(model) if model is not None else EMBEDDED
-    if name == EMBEDDED:
-        return ModelSource(EMBEDDED, _EMBEDDED_CONFIG, str(checkpoint or _EMBEDDED_WEIGHTS), (), 360, 480)
+    name = ALIASES.get(name, name)
+    if name in EMBEDDED_MODELS:
+        embedded = EMBEDDED_MODELS[name]
+        if checkpoint is None and not installed(name):
+            raise ModelNotInstalled(not_installed_message(name))
+        return ModelSource(name, _PACKAGE / "configs" / embedded.config, str(checkpoint or weights_path(name)), (),
+                           embedded.short_side, embedded.window, embedded.input)
     zoo_name = ZOO.get(name, name)
     if not name.endswith(".py") and (zoo_name in ZOO.values() or (_zoo_dir() / f"{zoo_name}.py").is_file()):
         config = _zoo_dir() / f"{zoo_name}.py"
         return ModelSource(name, config, str(checkpoint or _zoo_weights(zoo_name)), ADE20K_ROI, 512, 768)
     config = Path(name).expanduser()
     if config.suffix != ".py" or not config.is_file():
-        raise RoiError(f"unknown segmentation model {name!r}: use one of {', '.join(model_names())}, "
+        raise RoiError(f"unknown segmentation model {name!r}: use auto, one of {', '.join(model_names())}, "
                        f"or a local mmseg config .py with a checkpoint")
     if checkpoint is None:
         raise RoiError(f"a local config ({config.name}) needs its checkpoint file as well")

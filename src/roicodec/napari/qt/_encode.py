@@ -9,7 +9,8 @@ from typing import Any
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, PushButton, Widget
+from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, PushButton,
+                              SpinBox, Widget)
 from napari.layers import Image, Labels, Layer, Shapes
 
 import roicodec
@@ -20,7 +21,7 @@ from roicodec.errors import RoiError
 from roicodec.models import registry
 from roicodec.napari._evaluate import Point, level_points
 from roicodec.napari._layers import KEY, LayerData, describe, image_pixels, roi_layers
-from roicodec.napari._roi import labels_mask, otsu_mask, semantic_available, semantic_mask
+from roicodec.napari._roi import AUTO, grow, labels_mask, model_choices, otsu_mask, semantic_available, semantic_mask
 from roicodec.napari.qt._common import figures_table, layer_choices, show_points, start
 
 MaskJob = Callable[[], "np.ndarray | None"]
@@ -51,6 +52,13 @@ class EncodeWidget(Container):
         self._shapes = ComboBox(name="shapes_layer", label="Shapes", choices=layer_choices(napari_viewer, Shapes))
         self._smoothing = FloatSpinBox(name="smoothing", label="Smoothing σ", value=2.0, min=0.0, max=50.0,
                                        step=0.5, tooltip="Gaussian blur in pixels before the threshold; 0 for none")
+        self._invert = CheckBox(name="invert", label="Dark objects", value=False,
+                                tooltip="pixels at or below the threshold (brightfield nuclei, EM membranes)")
+        self._segmenter = ComboBox(name="segmenter", label="Model", value=AUTO,
+                                   choices=model_choices() if semantic_available() else [("auto", AUTO)],
+                                   tooltip="auto: the model that fits the image (as --roi auto); or name one")
+        self._grow = SpinBox(name="grow", label="Grow (px)", value=0, min=0, max=64,
+                             tooltip="dilate the ROI by this many pixels so that object edges are inside it")
         self.sources = {source.name: source for source in self._roi_sources()}
         """The "ROI from" choices by name; extend :meth:`_roi_sources` to add one."""
         self._source = ComboBox(name="roi_source", label="ROI from", choices=list(self.sources))
@@ -67,8 +75,8 @@ class EncodeWidget(Container):
         self._path = FileEdit(name="save_path", label="Save to", mode="w", filter="*.roi")
         self._save = PushButton(name="save_button", text="Save .roi", enabled=False)
         self.extend([
-            Container(widgets=[self._image, self._source, self._labels, self._shapes, self._smoothing,
-                               self._ladder, self._model]),
+            Container(widgets=[self._image, self._source, self._labels, self._shapes, self._smoothing, self._invert,
+                               self._segmenter, self._grow, self._ladder, self._model]),
             self._run, self._status, self._table, Container(widgets=[self._path]), self._save,
         ])
         self._source.changed.connect(self._show_options)
@@ -85,10 +93,10 @@ class EncodeWidget(Container):
             RoiSource("Whole image", (), lambda pixels, image: lambda: None),
             RoiSource("Labels layer", (self._labels,), self._from_labels),
             RoiSource("Shapes layer", (self._shapes,), self._from_shapes),
-            RoiSource("Threshold (Otsu)", (self._smoothing,), self._from_threshold),
+            RoiSource("Threshold (Otsu)", (self._smoothing, self._invert, self._grow), self._from_threshold),
         ]
         if semantic_available():
-            sources.append(RoiSource("Semantic (Swin)", (), lambda pixels, image: lambda: semantic_mask(pixels)))
+            sources.append(RoiSource("Semantic (Swin)", (self._segmenter, self._grow), self._from_segmenter))
         return sources
 
     def _show_options(self) -> None:
@@ -114,8 +122,12 @@ class EncodeWidget(Container):
         return lambda: mask
 
     def _from_threshold(self, pixels: np.ndarray, image: Image) -> MaskJob:
-        smoothing = self._smoothing.value
-        return lambda: otsu_mask(pixels, smoothing)
+        smoothing, invert, pixels_grow = self._smoothing.value, self._invert.value, self._grow.value
+        return lambda: grow(otsu_mask(pixels, smoothing, invert), pixels_grow)
+
+    def _from_segmenter(self, pixels: np.ndarray, image: Image) -> MaskJob:
+        model, pixels_grow = self._segmenter.value, self._grow.value
+        return lambda: semantic_mask(pixels, model, pixels_grow)
 
     def encode(self) -> None:
         """Start encoding the chosen image; the result arrives in :meth:`_show`."""

@@ -1,0 +1,60 @@
+"""ECSSD (Yan et al. 2013): 600 photographs with a binary mask of their salient object, for the "main subject" model.
+
+Split (``training/splits/ecssd.json``): 480 train, 60 selection, 60 report, by :func:`training.splits.carve`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from roicodec.segment.sources import EMBEDDED, EMBEDDED_MODELS, SALIENT
+from training.segdata import Dataset, Item, colour_jitter, flips, resize_pair, scaled_crop
+from training.splits import carve
+
+DATASET = "ecssd"
+SHARES = {"train": 0.8, "selection": 0.1, "report": None}
+SPLIT_RULE = "ECSSD's 600 images ordered by SHA-256 of 'ecssd/<file stem>': the first 480 train, the next 60 " \
+             "selection (chooses the checkpoint), the last 60 report (scored once, at the end)"
+CLASSES = ("background", "subject")
+CONFIG = Path(__file__).resolve().parents[1] / "src" / "roicodec" / "segment" / "configs" / EMBEDDED_MODELS[SALIENT].config
+
+
+def names(root: Path) -> list[str]:
+    found = sorted(p.stem for p in (root / "ecssd" / "images").glob("*.jpg"))
+    if not found:
+        raise FileNotFoundError(f"no ECSSD images under {root / 'ecssd' / 'images'}: pass the shared data folder")
+    return found
+
+
+def splits(root: Path) -> dict[str, list[str]]:
+    return carve(names(root), DATASET, SHARES)
+
+
+def read(root: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit RGB (the one gray photograph repeated) and the mask as 0/1."""
+    image = np.asarray(Image.open(root / "ecssd" / "images" / f"{name}.jpg").convert("RGB"))
+    mask = (np.asarray(Image.open(root / "ecssd" / "masks" / f"{name}.png").convert("L")) > 127).astype(np.uint8)
+    return image, mask
+
+
+def sample(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator):
+    img, lab = scaled_crop(image, label, crop, rng, (0.6, 1.4))
+    img, lab = flips(img, lab, rng, rotate=False)
+    return colour_jitter(img, rng).permute(1, 2, 0), lab
+
+
+def report_sets(root: Path) -> dict[str, list[Item]]:
+    return {"ecssd": [Item(n, *read(root, n)) for n in splits(root)["report"]]}
+
+
+def load(root: Path) -> Dataset:
+    split = splits(root)
+    short = EMBEDDED_MODELS[SALIENT].short_side
+    scaled = {k: [resize_pair(*read(root, n), short) for n in split[k]] for k in ("train", "selection")}
+    return Dataset(SALIENT, DATASET, CONFIG, CLASSES, scaled["train"], scaled["selection"], sample,
+                   init=EMBEDDED,
+                   notes={"data": "ECSSD (Yan et al. 2013, CUHK), 600 photographs of about 400x300 with binary "
+                                  "salient-object masks; research use", "split": SPLIT_RULE})

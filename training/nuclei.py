@@ -1,0 +1,74 @@
+"""Nuclei of the 2018 Data Science Bowl (BBBC038) and BBBC039, for the nuclei/cell foreground model.
+
+Train and selection come from ``dsb2018_train`` (500 images, fluorescence, brightfield and H&E, with the community's
+fixes): 450 train, 50 selection, by :func:`training.splits.carve` (``training/splits/nuclei.json``). Two report sets
+chose nothing: the 49 stage-1 test images of ``dsb2018`` and all 100 16-bit images of ``bbbc039`` (held out whole).
+Every image goes through :func:`roicodec.segment.normalise.microscopy_rgb`, as at inference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from roicodec.segment.choose import modality
+from roicodec.segment.normalise import microscopy_rgb
+from roicodec.segment.sources import EMBEDDED_MODELS, NUCLEI
+from training.segdata import Dataset, Item, flips, intensity_jitter, scaled_crop
+from training.splits import carve
+
+DATASET = "nuclei"
+SHARES = {"train": 0.9, "selection": None}
+SPLIT_RULE = "dsb2018_train's 500 images ordered by SHA-256 of 'nuclei/<file stem>': the first 450 train, the last " \
+             "50 selection (chooses the checkpoint); report sets, scored once at the end: dsb2018 (the 49 stage-1 " \
+             "test images) and bbbc039 (all 100, none used in training)"
+CLASSES = ("background", "nucleus")
+CONFIG = Path(__file__).resolve().parents[1] / "src" / "roicodec" / "segment" / "configs" / EMBEDDED_MODELS[NUCLEI].config
+REPORT_SETS = ("dsb2018", "bbbc039")
+
+
+def names(root: Path, folder: str) -> list[str]:
+    found = sorted(p.stem for p in (root / folder / "images").glob("*.png"))
+    if not found:
+        raise FileNotFoundError(f"no images under {root / folder / 'images'}: pass the shared data folder")
+    return found
+
+
+def splits(root: Path) -> dict[str, list[str]]:
+    return {**carve(names(root, "dsb2018_train"), DATASET, SHARES),
+            **{folder: names(root, folder) for folder in REPORT_SETS}}
+
+
+def read(root: Path, folder: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels as stored (8-bit gray or RGB, 16-bit gray) and the foreground (any instance) as 0/1."""
+    im = Image.open(root / folder / "images" / f"{name}.png")
+    image = np.asarray(im.convert("RGB") if im.mode in ("RGBA", "P", "LA") else im)
+    label = (np.asarray(Image.open(root / folder / "labels" / f"{name}.png")) > 0).astype(np.uint8)
+    return image, label
+
+
+def sample(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator):
+    img, lab = scaled_crop(image, label, crop, rng, (0.6, 1.6))
+    img, lab = flips(img, lab, rng, rotate=True)
+    return intensity_jitter(img, rng, invert=0.25).permute(1, 2, 0), lab
+
+
+def _item(root: Path, folder: str, name: str) -> Item:
+    image, label = read(root, folder, name)
+    return Item(name, image, label, modality(image))
+
+
+def report_sets(root: Path) -> dict[str, list[Item]]:
+    return {folder: [_item(root, folder, n) for n in names(root, folder)] for folder in REPORT_SETS}
+
+
+def load(root: Path) -> Dataset:
+    split = splits(root)
+    network = {k: [(microscopy_rgb(i), m) for i, m in (read(root, "dsb2018_train", n) for n in split[k])]
+               for k in ("train", "selection")}
+    return Dataset(NUCLEI, DATASET, CONFIG, CLASSES, network["train"], network["selection"], sample,
+                   notes={"data": "2018 Data Science Bowl stage-1 train (BBBC038, Caicedo et al. 2019, with the "
+                                  "community's fixes) and stage-1 test; BBBC039 (Caicedo et al. 2019); all CC0",
+                          "split": SPLIT_RULE})
