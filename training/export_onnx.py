@@ -142,7 +142,7 @@ def graph(module: nn.Sequential, prefix: str, part: str, architecture: str, conf
         x = b.node("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
     else:
         inp = helper.make_tensor_value_info("latent", TensorProto.FLOAT, [1, channels, "height", "width"])
-        x = b.node("Abs", ["latent"], "magnitude") if part == "h_a" else "latent"
+        x = "latent"
     x = _layers(b, x, module, prefix)
     if part in ("g_s", "preview"):
         # As BaseModel did in torch: x * 255, rounded half to even, clamped, to uint8 channels-last.

@@ -8,7 +8,7 @@ import pytest
 
 from roicodec.errors import CorruptFileError
 from roicodec.models import gaussian
-from roicodec.models.gaussian import SCALES, IndexedCoder, gaussian_tables
+from roicodec.models.gaussian import MEAN_STEPS, SCALES, IndexedCoder, gaussian_tables, table_index
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +17,11 @@ def coder() -> IndexedCoder:
 
 
 def _sample(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    index = rng.integers(0, len(SCALES), shape).astype(np.uint8)
-    latent = np.round(rng.normal(0, SCALES[index])).astype(np.int16)
-    return latent, index
+    """Symbols relative to the floor of their mean, and their tables."""
+    scale = rng.integers(0, len(SCALES), shape)
+    fraction = rng.integers(0, MEAN_STEPS, shape)
+    latent = np.round(rng.normal(fraction / MEAN_STEPS, SCALES[scale])).astype(np.int16)
+    return latent, table_index(scale, fraction)
 
 
 def test_round_trip_in_one_band_and_in_many(coder, monkeypatch) -> None:
@@ -38,26 +40,32 @@ def test_rate_follows_the_scales(coder) -> None:
     # The ideal cost of these symbols under their own Gaussians: the coder is within 2 % of it.
     ideal = 0.0
     for v, k in zip(latent.ravel(), index.ravel()):
-        s = SCALES[k]
-        p = 0.5 * (math.erfc(-(v + 0.5) / (s * math.sqrt(2))) - math.erfc(-(v - 0.5) / (s * math.sqrt(2))))
+        s, mu = SCALES[k // MEAN_STEPS], (k % MEAN_STEPS) / MEAN_STEPS
+        p = 0.5 * (math.erfc(-(v + 0.5 - mu) / (s * math.sqrt(2))) - math.erfc(-(v - 0.5 - mu) / (s * math.sqrt(2))))
         ideal -= math.log2(p)
     assert ideal * 0.98 < bits < ideal * 1.02 + 64
 
 
 def test_symbols_beyond_a_table_are_clamped_as_the_decoder_will_see_them(coder) -> None:
-    index = np.zeros((1, 1, 3), np.uint8)  # the narrowest table: [-2, 2]
+    index = np.zeros((1, 1, 3), np.uint8)  # the narrowest table: [-2, 3]
     latent = np.array([[[-9, 1, 30]]], np.int16)
     used = coder.clamp(latent, index)
-    assert used.tolist() == [[[-2, 1, 2]]]
+    assert used.tolist() == [[[-2, 1, 3]]]
     assert np.array_equal(coder.decode(coder.encode(latent, index), index), used)
 
 
-def test_tables_are_discretised_gaussians() -> None:
+def test_tables_are_discretised_gaussians_at_quarter_step_means() -> None:
     offsets, freqs = gaussian_tables()
-    for s, o, f in zip(SCALES[[0, 20, 63]], offsets[[0, 20, 63]], [freqs[0], freqs[20], freqs[63]]):
-        assert o == -max(2, math.ceil(7.5 * s)) and len(f) == 1 - 2 * o
-        centre = f[-o] / f.sum()
-        assert centre == pytest.approx(math.erf(0.5 / (s * math.sqrt(2))), rel=3e-3, abs=2 ** -20)  # the floor of 1 count in the far tails
+    assert len(freqs) == len(SCALES) * MEAN_STEPS
+    for k in (0, 20, 63):
+        for fraction in range(MEAN_STEPS):
+            t = int(table_index(np.array(k), np.array(fraction)))
+            s, mu, o, f = SCALES[k], fraction / MEAN_STEPS, offsets[t], freqs[t]
+            assert o == -max(2, math.ceil(7.5 * s)) and len(f) == 2 - 2 * o
+            for n in (0, 1):  # the two symbols either side of the mean
+                want = 0.5 * (math.erf((n + 0.5 - mu) / (s * math.sqrt(2))) - math.erf((n - 0.5 - mu) / (s * math.sqrt(2))))
+                got = f[n - o] / f.sum()
+                assert got == pytest.approx(want, rel=3e-3, abs=2 ** -19)  # the floor of 1 count in the far tails  # the floor of 1 count in the far tails
 
 
 def test_damaged_payloads_are_refused(coder) -> None:

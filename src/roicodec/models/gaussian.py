@@ -1,5 +1,6 @@
-"""Range coding of a latent whose every cell has its own table: the hyperprior's zero-mean Gaussians, one table per
-scale in a fixed ladder, chosen per cell by an index (:mod:`roicodec.models.integer` computes the indices).
+"""Range coding of a latent whose every cell has its own table: the hyperprior's Gaussians, one table per scale in a
+fixed ladder and per quarter-step offset of the mean, chosen per cell by an index (:mod:`roicodec.models.integer`
+computes the scale and the mean, :mod:`roicodec.models.hyper_coder` turns them into the index).
 
 The tables are made once, at export, from the Gaussian in float64, and ship as integer counts; coding reads only those
 integers, so the bytes and the symbols are the same on every machine. Cells are coded grouped by index, in raster
@@ -18,21 +19,31 @@ from roicodec.errors import CorruptFileError
 
 SCALES = np.exp(np.linspace(math.log(0.11), math.log(256.0), 64))
 """The scale ladder (CompressAI's): index ``k`` codes with a Gaussian of standard deviation ``SCALES[k]``."""
+MEAN_STEPS = 4
+"""Means are multiples of ``1 / MEAN_STEPS``: a cell's value is coded relative to the floor of its mean, with the
+table made for the mean's fractional part, so every table is a fixed integer array and the latent stays integer."""
 BAND_CELLS = 1 << 20
 """Latent cells (all channels) per band."""
 
 
+def table_index(scale: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """The table of scale index ``scale`` and mean fraction ``fraction`` (in ``1 / MEAN_STEPS``)."""
+    return (scale.astype(np.uint16) * MEAN_STEPS + fraction).astype(np.uint8)
+
+
 def gaussian_tables(scales: np.ndarray = SCALES, precision: int = 20, tail: float = 7.5) -> tuple[np.ndarray,
                                                                                                   list[np.ndarray]]:
-    """Per scale, the smallest symbol of its support and integer counts summing to about ``2**precision``, every
-    symbol at least 1: a discretised zero-mean Gaussian over ``[-R, R]``, ``R`` = ``tail`` standard deviations. 20 bits,
-    not 16: the widest tables spread over 3,841 symbols, where 16 bits would round each count by about 0.5 %."""
+    """Per table (:func:`table_index`), the smallest symbol of its support and integer counts summing to about
+    ``2**precision``, every symbol at least 1: a Gaussian of mean ``f / MEAN_STEPS`` discretised over ``[-R, R + 1]``,
+    ``R`` = ``tail`` standard deviations. 20 bits, not 16: the widest tables spread over 3,842 symbols, where 16 bits
+    would round each count by about 0.5 %."""
     offsets, freqs = [], []
-    for s in scales:
+    for s, f in ((s, f) for s in scales for f in range(MEAN_STEPS)):
         r = max(2, math.ceil(tail * float(s)))
-        n = np.arange(-r, r + 1, dtype=np.float64)
-        upper = np.array([0.5 * math.erfc(-(v + 0.5) / (s * math.sqrt(2))) for v in n])
-        lower = np.array([0.5 * math.erfc(-(v - 0.5) / (s * math.sqrt(2))) for v in n])
+        mu = f / MEAN_STEPS
+        n = np.arange(-r, r + 2, dtype=np.float64)
+        upper = np.array([0.5 * math.erfc(-(v + 0.5 - mu) / (s * math.sqrt(2))) for v in n])
+        lower = np.array([0.5 * math.erfc(-(v - 0.5 - mu) / (s * math.sqrt(2))) for v in n])
         upper[-1], lower[0] = 1.0, 0.0  # the ends take the tails
         pmf = upper - lower
         offsets.append(-r)

@@ -1,5 +1,7 @@
-"""Coding with the scale hyperprior (:mod:`roicodec.models.hyperprior` describes the model): ``z`` with its factorised
-tables, ``h_s(z)`` as an exact integer network to choose each latent cell's table, then ``y``.
+"""Coding with the mean-scale hyperprior (:mod:`roicodec.models.hyperprior` describes the model): ``z`` with its
+factorised tables, ``h_s(z)`` as an exact integer network that gives each latent cell a scale index and a mean in
+quarter steps, then ``y``, each cell relative to the floor of its mean with the table of its scale and the mean's
+fraction (:mod:`roicodec.models.gaussian`).
 
 Decoding runs NumPy and the range coder only: ``h_s`` is integer arithmetic in float64 and must stay so (its exactness
 keeps encoder and decoder on the same tables on every machine); no graph runtime is involved. Encoding runs ``h_a``
@@ -19,7 +21,7 @@ import numpy as np
 
 from roicodec.errors import CorruptFileError
 from roicodec.models.entropy import LatentCoder
-from roicodec.models.gaussian import IndexedCoder
+from roicodec.models.gaussian import MEAN_STEPS, IndexedCoder, table_index
 from roicodec.models.integer import IntegerLayer, IntegerNetwork
 
 HYPER_STRIDE = 4
@@ -30,6 +32,10 @@ HYPER_HALO = 4
 """Hyper-latent rows of context above and below each band; ``h_a``'s receptive field is under 3."""
 
 
+def _range(v: int | list[int]) -> int | np.ndarray:
+    return v if isinstance(v, int) else np.asarray(v, np.int64)
+
+
 def load_synthesis(meta: dict[str, Any], arrays: dict[str, np.ndarray], input_bound: int) -> IntegerNetwork:
     """``h_s`` from a weight file: arrays ``int/h_s.{i}.weight`` and ``.bias``, each layer's shift and range in
     ``meta["h_s"]``."""
@@ -38,7 +44,7 @@ def load_synthesis(meta: dict[str, Any], arrays: dict[str, np.ndarray], input_bo
         layers.append(IntegerLayer(arrays[f"int/h_s.{i}.weight"].astype(np.int64),
                                    arrays[f"int/h_s.{i}.bias"].astype(np.int64), int(spec["shift"]),
                                    int(spec["stride"]), int(spec["padding"]), bool(spec["transposed"]),
-                                   int(spec["output_padding"]), int(spec["low"]), int(spec["high"])))
+                                   int(spec["output_padding"]), _range(spec["low"]), _range(spec["high"])))
     return IntegerNetwork(layers, input_bound)
 
 
@@ -54,12 +60,19 @@ class HyperpriorCoder:
         self.z_coder = LatentCoder(arrays["z_offsets"], [arrays[f"z_freq/{c}"] for c in range(zc)])
         bound = max(max(abs(o), abs(o + n - 1)) for o, n in zip(self.z_coder.offsets, self.z_coder.sizes))
         self.h_s = load_synthesis(meta, arrays, bound)
-        count = len(meta["scales"])
+        count = len(meta["scales"]) * MEAN_STEPS
         self.y_coder = IndexedCoder(arrays["scale_offsets"], [arrays[f"scale_freq/{k}"] for k in range(count)])
 
+    def tables(self, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Each latent cell's table and the floor of its mean, from the hyper-latent: exact, the same everywhere."""
+        out = self.h_s(z)[:, :shape[0], :shape[1]]
+        m = out.shape[0] // 2
+        means = out[m:]  # in 1 / MEAN_STEPS
+        return table_index(out[:m], means % MEAN_STEPS), (means // MEAN_STEPS).astype(np.int32)
+
     def index(self, z: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """Each latent cell's table index from the hyper-latent: exact, the same everywhere."""
-        return self.h_s(z)[:, :shape[0], :shape[1]].astype(np.uint8)
+        """The raw output of ``h_s``: scale indices, then means in ``1 / MEAN_STEPS``."""
+        return self.h_s(z)[:, :shape[0], :shape[1]]
 
     def hyper_latent(self, latent: np.ndarray) -> np.ndarray:
         """``round(h_a(|y|))`` in bands of rows (bounded memory), clamped to the hyper-latent's tables."""
@@ -71,17 +84,17 @@ class HyperpriorCoder:
         for r0 in range(0, zh, BAND):
             r1 = min(r0 + BAND, zh)
             o0, o1 = max(r0 - HYPER_HALO, 0), min(r1 + HYPER_HALO, zh)
-            # Scale hyperprior: z describes magnitudes, so h_a sees |y| (the graph takes the absolute value).
             out = h_a(np.ascontiguousarray(latent[None, :, o0 * s:o1 * s], np.float32))[0]
             z[:, r0:r1] = np.clip(out[:, r0 - o0:r1 - o0], -32768, 32767)
         return self.z_coder.clamp(z)
 
     def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
         z = self.hyper_latent(latent)
-        index = self.index(z, latent.shape[1:])
-        latent = self.y_coder.clamp(latent, index)
+        table, centre = self.tables(z, latent.shape[1:])
+        symbols = self.y_coder.clamp(latent.astype(np.int32) - centre, table)
         z_data = self.z_coder.encode(z)
-        return struct.pack("<I", len(z_data)) + z_data + self.y_coder.encode(latent, index), latent
+        used = np.clip(symbols + centre, -32768, 32767).astype(np.int16)
+        return struct.pack("<I", len(z_data)) + z_data + self.y_coder.encode(symbols, table), used
 
     def uncode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
         if len(data) < 4:
@@ -91,4 +104,6 @@ class HyperpriorCoder:
             raise CorruptFileError("base layer's hyper-latent runs past its end: the file is damaged")
         zshape = -(-shape[0] // HYPER_STRIDE), -(-shape[1] // HYPER_STRIDE)
         z = self.z_coder.decode(data[4:4 + size], zshape)
-        return self.y_coder.decode(data[4 + size:], self.index(z, shape))
+        table, centre = self.tables(z, shape)
+        symbols = self.y_coder.decode(data[4 + size:], table)
+        return np.clip(symbols + centre, -32768, 32767).astype(np.int16)

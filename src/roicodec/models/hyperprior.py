@@ -1,8 +1,9 @@
-"""The scale-hyperprior base models (Ballé et al. 2018, "bmshj2018-hyperprior"): the rate-distortion family's GDN
-transforms, plus a hyper-latent ``z`` that describes how wide each latent cell's distribution is.
+"""The mean-scale hyperprior base models (Minnen et al. 2018, "mbt2018-mean", without its autoregressive context;
+after Ballé et al. 2018's scale hyperprior): the rate-distortion family's GDN transforms, plus a hyper-latent ``z``
+that describes each latent cell's distribution.
 
-``z = round(h_a(|y|))`` is coded with a factorised model (as the ``rd`` family codes ``y``), and ``h_s(z)`` picks, for
-every cell of ``y``, one of :data:`roicodec.models.gaussian.SCALES` to code it with. The encoder's ``h_a`` may run in
+``z = round(h_a(y))`` is coded with a factorised model (as the ``rd`` family codes ``y``), and ``h_s(z)`` gives, for
+every cell of ``y``, one of :data:`roicodec.models.gaussian.SCALES` and a mean in quarter steps to code it with. The encoder's ``h_a`` may run in
 any floating-point order (its output is coded, not recomputed); ``h_s`` is an integer network
 (:mod:`roicodec.models.integer`) so that the decoder recomputes the same indices bit for bit. This module holds the
 torch side (training, export); coding is :mod:`roicodec.models.hyper_coder`, which needs no torch.
@@ -24,7 +25,8 @@ def hyper_analysis(latent_channels: int, channels: int) -> nn.Sequential:
 HYPER_SYNTHESIS = ({"transposed": True, "stride": 2, "padding": 2, "output_padding": 1, "kernel": 5},
                    {"transposed": True, "stride": 2, "padding": 2, "output_padding": 1, "kernel": 5},
                    {"transposed": False, "stride": 1, "padding": 1, "output_padding": 0, "kernel": 3})
-"""``h_s``'s geometry: hyper-latent to latent resolution, then to one table index per latent cell."""
+"""``h_s``'s geometry: hyper-latent to latent resolution, then per latent cell a scale index and a mean (twice the
+latent's channels)."""
 
 
 class HyperpriorAutoencoder(FactorizedAutoencoder):

@@ -11,7 +11,7 @@ anything runs.
 Layers follow torch's conventions (``Conv2d`` weights ``(out, in, k, k)``, ``ConvTranspose2d`` weights
 ``(in, out, k, k)``), so a network trained in torch exports by rounding its weights. Each layer computes
 ``floor((sum + bias + 2**(shift-1)) / 2**shift)``, that is ``round(sum / 2**shift)`` with ties up, and clamps it to
-its range: ``[0, 255]`` inside (a bounded ReLU), ``[0, tables - 1]`` at the output.
+its range: ``[0, 255]`` inside (a bounded ReLU); at the output, per channel, a table index or a mean.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ class IntegerLayer:
     padding: int
     transposed: bool
     output_padding: int
-    low: int
-    high: int
+    low: int | np.ndarray
+    high: int | np.ndarray
+    """Each output's range: one for all channels, or one per channel (the hyperprior's last layer gives table
+    indices and means side by side)."""
 
     @property
     def kernel(self) -> np.ndarray:
@@ -50,7 +52,7 @@ class IntegerLayer:
 
 
 def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads: tuple[int, int, int, int],
-          shift: int, low: int, high: int) -> np.ndarray:
+          shift: int, low: int | np.ndarray, high: int | np.ndarray) -> np.ndarray:
     """A zero-padded convolution of ``x`` ``(C, H, W)``, rescaled, rounded and clamped: exact for integer inputs."""
     top, bottom, left, right = pads
     x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
@@ -68,6 +70,7 @@ def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads
         acc += b
         acc *= scale
         out[:, y0:y0 + rows] = np.floor(acc, out=acc).reshape(cout, -1, wo)
+    low, high = (np.asarray(v, np.float64).reshape(-1, 1, 1) for v in (low, high))
     return np.clip(out, low, high, out=out)
 
 
@@ -89,7 +92,7 @@ class IntegerNetwork:
             k = layer.kernel.astype(np.float64)
             per_out = np.abs(k).sum(axis=(1, 2, 3)) * top + np.abs(layer.bias.astype(np.float64)) + 2.0 ** layer.shift
             worst = max(worst, float(per_out.max()))
-            top = float(max(abs(layer.low), abs(layer.high)))
+            top = float(max(np.abs(layer.low).max(), np.abs(layer.high).max()))
         return worst
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ file's) identifies everything that decodes. A graph records the architecture, co
 for, and a session refuses a graph that was made for another, or parameters it does not declare.
 
 Parts: ``g_s`` (latent to ``(1, H, W, 3)`` uint8 pixels, rounded and clamped inside the graph), ``g_a`` (uint8
-pixels to the rounded latent), ``h_a`` (latent to the rounded hyper-latent; it takes ``|y|`` itself) and ``preview``.
+pixels to the rounded latent), ``h_a`` (latent to the rounded hyper-latent) and ``preview``.
 
 Threads: ``ROICODEC_THREADS`` if set, else ``OMP_NUM_THREADS`` (what torch followed, and what Dask's workers set to
 1), else ONNX Runtime's default, one per physical core (torch's default too).

@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from roicodec import weights
+from roicodec.models.base_model import BaseModel
+from training import base_hyper, base_rd, export_onnx
+
+SMALL = ["--batch", "5", "--crop", "64", "--channels", "8", "--latent-channels", "6", "--eval-every", "2",
+         "--threads", "1"]
+
+
+def test_trains_resumes_exports_and_the_shipped_indices_are_the_trained_ones(tiny_bsds, tmp_path, capsys,
+                                                                              keep_torch_threads, astronaut) -> None:
+    import torch
+
+    work = tmp_path / "hp"
+    argv = ["--data", str(tiny_bsds), "--work", str(work), *SMALL, "--hyper-channels", "4", "--init-rd",
+            "--iters", "2"]
+    assert base_hyper.main(argv) == 0
+    log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["iter"] == 2 and len(log[-1]["bsds_test"]) == len(base_hyper.LAMBDAS)
+    with pytest.raises(SystemExit):  # the checkpoint belongs to --iters 2
+        base_hyper.main([*argv[:-1], "4"])
+    assert "--iters 2" in capsys.readouterr().err
+
+    family = base_hyper.HyperFamily(8, 6, 4, base_hyper.LAMBDAS)
+    family.load_state_dict(torch.load(work / "last.ckpt", weights_only=True)["model"])
+    graphs = tmp_path / "graphs"
+    export_onnx.export([work / "hp-q1.npz"], graphs)  # the tiny widths have no shipped graphs
+    for q in (1, 5):
+        meta, arrays = weights.read(work / f"hp-q{q}.npz")
+        assert meta["architecture"] == "HyperpriorAutoencoder" and meta["recipe"]["trained_iters"] == 2
+        assert all(v.dtype == np.float16 for k, v in arrays.items() if k.startswith("param/"))
+        model = BaseModel(meta, arrays, graphs)
+        latent = model.analyse(astronaut[:100, :150], 1024)
+        data, used = model.code(latent)
+        assert np.array_equal(model.uncode(data, 100, 150), used)
+        # The decoder's integer network computes exactly the scale indices and means training rounded to.
+        z = model.coder.hyper_latent(latent)
+        with torch.no_grad():
+            trained = family.h_s(torch.from_numpy(z.astype(np.float32))[None], q - 1)[0].numpy()
+        shipped = model.coder.index(z, latent.shape[1:])
+        assert np.array_equal(shipped, trained[:, :latent.shape[1], :latent.shape[2]])
+        assert shipped.shape[0] == 12 and len(np.unique(shipped[:6])) > 1  # 6 scale indices, 6 means
+
+
+def test_warm_start_recovers_the_rd_family_it_was_exported_from(tiny_bsds, tmp_path, keep_torch_threads) -> None:
+    import torch
+
+    rd = tmp_path / "rd"
+    assert base_rd.main(["--data", str(tiny_bsds), "--work", str(rd), *SMALL, "--iters", "2"]) == 0
+    rd_files = sorted(rd.glob("rd-q*.npz"))
+    torch.manual_seed(0)
+    family = base_hyper.HyperFamily(8, 6, 4, base_hyper.LAMBDAS)
+    family.warm_start(rd_files)
+    for r, path in enumerate(rd_files):
+        exported = family.export(r).state_dict()
+        shipped = {k.removeprefix("param/"): v for k, v in weights.read(path)[1].items() if k.startswith("param/")}
+        for key in [k for k in shipped if k.startswith(("g_a.", "g_s."))]:
+            assert np.allclose(exported[key].numpy(), shipped[key], rtol=1e-5, atol=1e-7), (path.name, key)
+
+
+def test_augmentation_darkens_and_permutes_only_its_share(keep_torch_threads) -> None:
+    import torch
+
+    x = torch.rand(400, 3, 4, 4)
+    out = base_hyper.augment(x.clone(), np.random.default_rng(0), dark=0.25, permute=0.25)
+    changed = np.mean([not torch.equal(a, b) for a, b in zip(out, x)])
+    assert 0.3 < changed < 0.5  # expected 1 - 0.75 * (0.75 + 0.25 / 6) = 0.41
+    assert out.max() <= x.max()  # darkened, never brightened
+    # Channels are only reordered or scaled together: the sorted channel values keep their ratios.
+    ratio = out.sort(dim=1).values / x.sort(dim=1).values
+    assert torch.allclose(ratio, ratio[:, :1], atol=1e-5)
