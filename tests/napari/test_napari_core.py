@@ -140,17 +140,24 @@ def test_resaving_a_truncated_file_gives_a_whole_file_with_fewer_levels(tmp_path
         assert f.levels == f.header.levels == 3 and f.layers == options.LADDERS[options.DEFAULT_LADDER][:2]
 
 
-def test_writer_maps_other_depths_through_contrast_limits(tmp_path: Path) -> None:
+def test_writer_codes_uint16_natively_and_maps_other_depths_through_contrast_limits(tmp_path: Path) -> None:
     deep = np.linspace(0, 4000, 64 * 80).reshape(64, 80).astype(np.uint16)
     write_roi(str(tmp_path / "deep.roi"), [image_tuple(deep, contrast_limits=(0.0, 4000.0))])
-    top = roicodec.decode(tmp_path / "deep.roi")
+    with roicodec.open(tmp_path / "deep.roi") as f:
+        assert f.dtype == np.uint16 and np.array_equal(f.decode(), deep)  # no labels: all ROI, exact
+        assert f.metadata["contrast_limits"] == [[0.0, 4000.0]]
+    floats = deep.astype(np.float32)
+    write_roi(str(tmp_path / "float.roi"), [image_tuple(floats, contrast_limits=(0.0, 4000.0))])
+    top = roicodec.decode(tmp_path / "float.roi")
     assert top.dtype == np.uint8 and top[0, 0] < 5 and top[-1, -1] > 250
     with pytest.raises(LayerNotSavedError, match="2D images"):
         write_roi(str(tmp_path / "z.roi"), [image_tuple(np.zeros((80,), np.uint8), rgb=False)])
     with pytest.raises(LayerNotSavedError, match="drop the alpha"):
         write_roi(str(tmp_path / "rgba.roi"), [image_tuple(np.zeros((64, 80, 4), np.uint8))])
-    with pytest.raises(LayerNotSavedError, match="one image and at most one labels"):
-        write_roi(str(tmp_path / "two.roi"), [image_tuple(deep), image_tuple(deep)])
+    with pytest.raises(LayerNotSavedError, match="at most one labels"):
+        write_roi(str(tmp_path / "two.roi"), [image_tuple(deep), (deep, {}, "labels"), (deep, {}, "labels")])
+    with pytest.raises(LayerNotSavedError, match="gray images of one shape"):  # two layers are channels: alike
+        write_roi(str(tmp_path / "two.roi"), [image_tuple(deep), image_tuple(deep[:10])])
 
 
 def test_labels_and_threshold_sources() -> None:
