@@ -26,9 +26,9 @@ from roicodec.models import registry
 DEFAULT_QUALITIES = options.PAPER_QUALITIES
 """The paper's JPEG ladder, for ``qualities=``; new files take :data:`~roicodec.options.DEFAULT_LADDER`."""
 DEEP_LADDER = ("exact",)
-"""The ladder of a 16-bit image when none is given: the base, then the ROI exact in the image's own units. On
-BBBC039 a lossy level between them cost more than the background's whole base (docs/microscopy.md), and what a
-microscopist measures in the ROI needs its exact values."""
+"""The ladder of a 16-bit image when none is given: the base, then the ROI exact in the image's own units. A lossy
+level between them costs more than base and mask together on nuclei (docs/microscopy.md), and what a microscopist
+measures in the ROI needs its exact values."""
 DEFAULT_TILE = 1024
 _COPY_BLOCK = 1 << 20
 

@@ -6,8 +6,7 @@ the image's dtype. The enhancement layers never see the mapping: they code nativ
 
 The square-root curve is the default because fluorescence is photon-limited: the noise of a count ``n`` grows as
 ``sqrt(n)``, so equal steps of ``sqrt`` spend the 256 codes where the signal can tell them apart (the
-Anscombe transform's idea). On BBBC039 it gave 4 to 7 dB more background PSNR than a linear window for the same base
-bytes (docs/microscopy.md). The inverse is integer arithmetic, so every machine rebuilds the same base from the same
+Anscombe transform's idea); docs/microscopy.md says how it was chosen. The inverse is integer arithmetic, so every machine rebuilds the same base from the same
 8-bit base image.
 """
 
