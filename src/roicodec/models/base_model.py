@@ -25,10 +25,10 @@ SYNTHESIS_HALO = (1, 2)
 """Latent cells of context before and after (above and left, below and right) what the decoder synthesises: pixels of
 cell ``c`` depend on latent cells ``c - 1`` to ``c + 2`` (four stride-2 layers, each reaching one cell of its input
 to one side and two to the other; tests/models/test_base_model.py checks every shipped graph)."""
-BLOCK = 28
-"""Side, in latent cells with context, of what the decoder synthesises at once: about 90 MB of activations for the
-rd family (448 x 448 pixels), whatever the tile size; smaller blocks repeat more context, larger ones hold more
-memory."""
+BLOCK = 24
+"""Side, in latent cells with context, of what the decoder synthesises at once (384 x 384 pixels, 336 x 336 of them
+kept): about 70 MB of activations for the rd family whatever the tile size, so that a 1-megapixel image loads in
+under 200 MB; smaller blocks repeat more context, larger ones hold more memory and were no faster."""
 
 
 def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
