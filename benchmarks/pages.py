@@ -422,8 +422,24 @@ class Block:
     render: Callable[[dict], list[str]]
 
 
+def colour_cast(r: dict) -> list[str]:
+    rows = []
+    for m in r["models"]:
+        for part, label in (("all", "all"), ("interior", f"{r['border']} px from the edge or more")):
+            e = m[part]["mean_error"]
+            verdict = "yes" if m[part]["worst_channel"] <= r["target_abs"] else "no"
+            rows.append([f"`{m['model']}`", label, count(m[part]["pixels"]), *(f"{v:+.2f}" for v in e), verdict])
+    return [
+        made_by(r, "colour_cast.json", f"Kodak, base layer alone; pixels whose channels are all below "
+                f"{r['dark_below']} and differ by less than {r['spread_below']}"),
+        "",
+        *table(["model", "which pixels", "count", "R", "G", "B", f"within ±{r['target_abs']:g}"], "llrrrrl", rows),
+    ]
+
+
 BLOCKS = {
     "hook_cost": Block("pillow.md", "hook_cost.json", hook_cost),
+    "colour_cast": Block("colour_cast.md", "colour_cast.json", colour_cast),
     "thumbnail_speed": Block("pillow.md", "thumbnail_speed.json", thumbnail_speed),
     "read_speed": Block("reading.md", "read_speed.json", read_speed),
     "read_agreement": Block("reading.md", "read_speed.json", read_agreement),
