@@ -75,7 +75,7 @@ class Graph:
         # Idle threads wait instead of spinning: a reader shares the machine (a viewer, other jobs), and spinning threads
         # that compete with them for cores made decoding about a third slower under load.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session_meta = self._declared(ort, data, path)
+        session_meta = self._declared(data, path)
         want = {"format": FORMAT, "architecture": architecture, "config": json.dumps(config, sort_keys=True),
                 "part": part}
         got = {k: session_meta.get(k) for k in want}
@@ -85,20 +85,18 @@ class Graph:
         missing = [n for n in names if n not in params]
         if missing:
             raise ModelMismatchError(f"{path.name} needs parameters the weights lack: {', '.join(missing[:5])}")
-        values = [np.ascontiguousarray(params[n], np.float32) for n in names]
-        # Kept alive with the session: ONNX Runtime copies them in, but the values must outlive session creation.
-        self._values = [ort.OrtValue.ortvalue_from_numpy(v) for v in values]
-        options.add_external_initializers(names, self._values)
+        # ONNX Runtime copies the values into the session; they only have to live until it is made.
+        values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(params[n], np.float32)) for n in names]
+        options.add_external_initializers(names, values)
         try:
             self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own classes for shapes that differ
             raise ModelMismatchError(f"{path.name} does not fit these weights ({exc}): export the graphs again") \
                 from None
-        self._values = []
         self._input = self._session.get_inputs()[0].name
 
     @staticmethod
-    def _declared(ort: Any, data: bytes, path: Path) -> dict[str, str]:
+    def _declared(data: bytes, path: Path) -> dict[str, str]:
         """The graph's metadata, read before a session exists (a session needs the parameter names first)."""
         try:
             return _metadata(data)
