@@ -18,7 +18,7 @@ def test_qualities_are_parsed_and_checked_once_for_every_face() -> None:
 
 
 def test_names_come_from_their_registries() -> None:
-    from roicodec.segment.sources import EMBEDDED, ZOO
+    from roicodec.segment.sources import EMBEDDED, NUCLEI, SALIENT, ZOO
 
-    assert options.roi_model_names() == [EMBEDDED, *ZOO]
+    assert options.roi_model_names() == [SALIENT, NUCLEI, EMBEDDED, *ZOO]
     assert registry.DEFAULT in options.base_model_names() and "paper-ae" in options.base_model_names()

@@ -5,6 +5,7 @@ import pytest
 
 from roicodec import weights
 from training import base_rd as train_rd
+from training import export_onnx
 from roicodec.models.base_model import BaseModel
 
 
@@ -18,10 +19,12 @@ def test_trains_resumes_and_exports_the_family(tiny_bsds, tmp_path, capsys, keep
     with pytest.raises(SystemExit):  # the checkpoint belongs to --iters 2
         train_rd.main([*argv[:-1], "4"])
     assert "--iters 2" in capsys.readouterr().err
+    graphs = tmp_path / "graphs"
+    export_onnx.export([out / "rd-q1.npz"], graphs)  # the tiny widths have no shipped graphs
     for q, lam in enumerate(train_rd.LAMBDAS, 1):
         meta, arrays = weights.read(out / f"rd-q{q}.npz")
         assert meta["recipe"]["lambda"] == lam and meta["recipe"]["trained_iters"] == 2
-        model = BaseModel(meta, arrays)
+        model = BaseModel(meta, arrays, graphs)
         latent = model.analyse(astronaut[:64, :96], 1024)
         assert latent.shape == (6, 4, 6)
         assert np.array_equal(model.coder.decode(model.coder.encode(latent), (4, 6)), np.clip(
