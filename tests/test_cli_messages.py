@@ -128,3 +128,23 @@ def test_hints_speak_to_command_line_users(tmp_path: Path) -> None:
     Image.new("LA", (8, 8)).save(tmp_path / "la.png")
     err = _one_line(cli("encode", "la.png", cwd=tmp_path), "mode L")
     assert "RGB" not in err
+
+
+def test_ctrl_c_while_a_native_module_initialises_is_still_an_interrupt(tmp_path: Path, monkeypatch, capsys) -> None:
+    # A SIGINT during `import onnxruntime` reaches Python as ImportError("initialization failed") caused by the
+    # KeyboardInterrupt; the user pressed Ctrl-C, so the answer is the interrupt's, not a traceback.
+    import roicodec.cli as cli_module
+
+    def interrupted_import(*_args, **_kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli_module.codec, "encode", interrupted_import)
+    np.save(tmp_path / "a.npy", np.zeros((16, 16), np.uint8))
+    assert cli_module.main(["encode", str(tmp_path / "a.npy"), "-o", str(tmp_path / "a.roi")]) == 130
+    assert capsys.readouterr().err == "roicodec: interrupted\n"
+    monkeypatch.setattr(cli_module.codec, "encode", lambda *a, **k: (_ for _ in ()).throw(ImportError("no x")))
+    with pytest.raises(ImportError, match="no x"):  # a real import failure is not hidden
+        cli_module.main(["encode", str(tmp_path / "a.npy"), "-o", str(tmp_path / "a.roi")])

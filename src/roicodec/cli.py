@@ -467,6 +467,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
@@ -485,6 +494,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # what a shell reports for a command ended by SIGPIPE
     except KeyboardInterrupt:
         # Outputs in progress were removed on the way out (atomic.replacing): nothing half-written stays.
+        print("roicodec: interrupted", file=sys.stderr)
+        return 130
+    except ImportError as exc:
+        # Ctrl-C while a native module initialises (ONNX Runtime is imported at the first tile) surfaces as an
+        # ImportError caused by the KeyboardInterrupt: it is still the user's interrupt, not a broken install.
+        if not _caused_by_interrupt(exc):
+            raise
         print("roicodec: interrupted", file=sys.stderr)
         return 130
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
