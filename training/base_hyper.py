@@ -11,7 +11,8 @@ layer and its own factorised model for ``z``. Export folds the gains in, so ever
 ``HyperpriorAutoencoder``.
 
 ``h_s`` trains as the integer network it ships as (``roicodec.models.integer``): its weights and biases are rounded to
-multiples of ``2**-SHIFT`` and its activations to integers in [0, 255] in the forward pass, with straight-through
+multiples of ``2**-SHIFT`` and its activations to multiples of ``2**-FRACTION`` in [0, 256) in the forward pass
+(shipped as integers in [0, 4095]), with straight-through
 gradients, and its output is rounded to a table index; so the indices the trainer optimised are the ones the exact
 integer network computes. Loss per crop: bits of y and z per pixel + lambda x 255^2 x MSE.
 
@@ -49,7 +50,11 @@ LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013)
 """The ``rd`` family's lambdas, so that each ``hp-q`` is the hyperprior counterpart of the same ``rd-q``."""
 SHIFT = 14
 """Fractional bits of ``h_s``'s weights and biases: steps of 1/16384 on activations that are integers."""
-ACTIVATION_MAX = 255
+FRACTION = 4
+"""Fractional bits of ``h_s``'s hidden activations. Whole-number activations were too coarse: a first run settled on
+activations of 1 to 4, with 16 distinct values per layer, and its hyperprior coded no better than the factorised one."""
+ACTIVATION_MAX = 4095
+"""The hidden activations' ceiling as integers (in ``2**-FRACTION``): 256 in the float network."""
 MEAN_MAX = 512 * MEAN_STEPS
 """Means are clamped to +-512 latent units (in 1 / MEAN_STEPS), far beyond any latent the transforms make."""
 LOG_SCALE_LOW, LOG_SCALE_STEP = math.log(float(SCALES[0])), math.log(float(SCALES[1] / SCALES[0]))
@@ -119,13 +124,15 @@ class IntegerSynthesis(nn.Module):
                 head.bias[m:].zero_()
 
     @staticmethod
-    def _apply(layer: nn.Module, a: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    def _apply(layer: nn.Module, a: torch.Tensor, low: torch.Tensor, high: torch.Tensor, fraction: int) -> torch.Tensor:
+        """One layer, its output rounded to multiples of ``2**-fraction`` and clamped to ``[low, high]`` (in those
+        steps), returned as a float value."""
         w, b = _quantised(layer.weight), _quantised(layer.bias)
         if isinstance(layer, nn.ConvTranspose2d):
             out = F.conv_transpose2d(a, w, b, layer.stride, layer.padding, layer.output_padding)
         else:
             out = F.conv2d(a, w, b, layer.stride, layer.padding)
-        return _Clamp.apply(_Round.apply(out), low, high)
+        return _Clamp.apply(_Round.apply(out * 2 ** fraction), low, high) / 2 ** fraction
 
     def forward(self, z: torch.Tensor, rate: int) -> torch.Tensor:
         """Scale indices, then means in 1 / MEAN_STEPS (integers as floats, straight-through), for integer ``z`` coded
@@ -133,8 +140,8 @@ class IntegerSynthesis(nn.Module):
         a = z
         low, high = torch.zeros(()), torch.tensor(float(ACTIVATION_MAX))
         for layer in self.shared:
-            a = self._apply(layer, a, low, high)
-        return self._apply(self.heads[rate], a, self.head_low, self.head_high)
+            a = self._apply(layer, a, low, high, FRACTION)
+        return self._apply(self.heads[rate], a, self.head_low, self.head_high, 0)
 
     def export(self, rate: int, input_bound: int) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
         """The shipped form of one rate's ``h_s``: layer specs for the weight file's meta and its integer arrays."""
@@ -142,14 +149,19 @@ class IntegerSynthesis(nn.Module):
         for i, (layer, spec) in enumerate(zip([*self.shared, self.heads[rate]], HYPER_SYNTHESIS)):
             low: int | list[int] = 0 if i < 2 else [int(v) for v in self.head_low.flatten()]
             high: int | list[int] = ACTIVATION_MAX if i < 2 else [int(v) for v in self.head_high.flatten()]
+            # Inputs carry frac_in fractional bits (none for z), outputs frac_out (none for the head): the sum is in
+            # 2**-(SHIFT + frac_in), and the shift brings it to 2**-frac_out.
+            frac_in, frac_out = (0 if i == 0 else FRACTION), (FRACTION if i < 2 else 0)
             w = torch.round(layer.weight.detach() * 2 ** SHIFT).to(torch.int64).numpy()
-            b = torch.round(layer.bias.detach() * 2 ** SHIFT).to(torch.int64).numpy()
-            if np.abs(w).max() >= 2 ** 15:
-                raise SystemExit(f"h_s layer {i} has a weight beyond int16 after scaling: the run diverged")
+            b = torch.round(layer.bias.detach() * 2 ** SHIFT).to(torch.int64).numpy() << frac_in
+            if np.abs(w).max() >= 2 ** 15 or np.abs(b).max() >= 2 ** 31:
+                raise SystemExit(f"h_s layer {i} has a weight beyond int16 or a bias beyond int32 after scaling: "
+                                 "the run diverged")
             arrays[f"int/h_s.{i}.weight"] = w.astype(np.int16)
             arrays[f"int/h_s.{i}.bias"] = b.astype(np.int32)
             specs.append({"transposed": spec["transposed"], "stride": spec["stride"], "padding": spec["padding"],
-                          "output_padding": spec["output_padding"], "shift": SHIFT, "low": low, "high": high})
+                          "output_padding": spec["output_padding"], "shift": SHIFT + frac_in - frac_out,
+                          "low": low, "high": high})
         return specs, arrays
 
     def exact(self, rate: int, input_bound: int) -> IntegerNetwork:
