@@ -68,3 +68,19 @@ def test_a_file_from_another_process_and_thread_count_decodes_to_the_same_latent
     # The synthesis is floating point: other thread counts may move a pixel by a grey level, never more.
     assert np.abs(base_four.astype(int) - base_here).max() <= 1
     assert np.mean(np.abs(base_here.astype(int) - image)) < 30  # a base of the image, not desynchronised noise
+
+
+def test_encoding_gives_the_same_bytes_at_one_and_two_threads(astronaut, tmp_path) -> None:
+    # The stretch of issue 17: encode-many's single-threaded workers and a two-thread `roicodec encode` must write
+    # the same file. Each runs in a fresh process, since the runtime reads its thread count once.
+    import os
+
+    image = np.ascontiguousarray(astronaut[:192, :256])
+    np.save(tmp_path / "image.npy", image)
+    script = ("import sys, numpy as np, roicodec; "
+              "roicodec.encode(np.load(sys.argv[1]), None, sys.argv[2], ladder='avif:50,exact')")
+    for threads in ("1", "2"):
+        env = dict(os.environ, ROICODEC_THREADS=threads)
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "image.npy"), str(tmp_path / f"{threads}.roi")],
+                       check=True, env=env)
+    assert (tmp_path / "1.roi").read_bytes() == (tmp_path / "2.roi").read_bytes()
