@@ -41,13 +41,13 @@ from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.gaussian import MEAN_STEPS, SCALES, gaussian_tables
 from roicodec.models.hyperprior import HYPER_SYNTHESIS, HyperpriorAutoencoder
-from roicodec.models.integer import IntegerLayer, IntegerNetwork
+
+# The rd family's lambdas (each hp-q is its rd-q's counterpart), its evaluation and its step-size schedule.
+from training.base_rd import LAMBDAS, evaluate, lr_at
 from training.checkpoint import Checkpoint
 from training.loop import add_run_options, begin_run, run_log, step
 from training.photos import load_photos, random_crops, test_photos
 
-LAMBDAS = (0.0009, 0.0018, 0.0035, 0.0067, 0.013)
-"""The ``rd`` family's lambdas, so that each ``hp-q`` is the hyperprior counterpart of the same ``rd-q``."""
 SHIFT = 14
 """Fractional bits of ``h_s``'s weights and biases: steps of 1/16384 on activations that are integers."""
 FRACTION = 4
@@ -143,7 +143,7 @@ class IntegerSynthesis(nn.Module):
             a = self._apply(layer, a, low, high, FRACTION)
         return self._apply(self.heads[rate], a, self.head_low, self.head_high, 0)
 
-    def export(self, rate: int, input_bound: int) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    def export(self, rate: int) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
         """The shipped form of one rate's ``h_s``: layer specs for the weight file's meta and its integer arrays."""
         specs, arrays = [], {}
         for i, (layer, spec) in enumerate(zip([*self.shared, self.heads[rate]], HYPER_SYNTHESIS)):
@@ -163,14 +163,6 @@ class IntegerSynthesis(nn.Module):
                           "output_padding": spec["output_padding"], "shift": SHIFT + frac_in - frac_out,
                           "low": low, "high": high})
         return specs, arrays
-
-    def exact(self, rate: int, input_bound: int) -> IntegerNetwork:
-        specs, arrays = self.export(rate, input_bound)
-        layers = [IntegerLayer(arrays[f"int/h_s.{i}.weight"].astype(np.int64),
-                               arrays[f"int/h_s.{i}.bias"].astype(np.int64), s["shift"], s["stride"], s["padding"],
-                               s["transposed"], s["output_padding"], np.asarray(s["low"]), np.asarray(s["high"]))
-                  for i, s in enumerate(specs)]
-        return IntegerNetwork(layers, input_bound)
 
 
 def gaussian_likelihood(y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -253,25 +245,8 @@ class HyperFamily(nn.Module):
         return net
 
 
-@torch.no_grad()
-def evaluate(family: HyperFamily, images: list[torch.Tensor]) -> list[dict[str, float]]:
-    """Per rate, mean ideal bpp (entropy models, rounded latents) and PSNR on BSDS500 test images."""
-    family.eval()
-    rows = []
-    for r in range(len(family.lambdas)):
-        bpp, psnr = [], []
-        for x in images:
-            x_hat, bits = family(x, torch.tensor([r]), noise=False)
-            mse = F.mse_loss((x_hat.clamp(0, 1) * 255).round(), x * 255).item()
-            bpp.append(bits.item() / (x.shape[2] * x.shape[3]))
-            psnr.append(10 * np.log10(255 ** 2 / mse))
-        rows.append({"rate": r, "bpp": round(float(np.mean(bpp)), 4), "psnr": round(float(np.mean(psnr)), 3)})
-    family.train()
-    return rows
-
-
 def augment(x: torch.Tensor, rng: np.random.Generator, dark: float, permute: float) -> torch.Tensor:
-    """Against the colour cast in dark regions (docs/base_layer.md): BSDS500's dark regions are few and mostly
+    """Against the colour cast in dark regions (docs/colour_cast.md): BSDS500's dark regions are few and mostly
     warm or green, so a rate-limited decoder that spends no bits on a dark patch's colour paints the training set's
     average dark colour, and its level is coded coarsely. A share ``dark`` of the crops is darkened by a random gain
     (hue kept), and a share ``permute`` has its channels permuted, which makes the colour statistics the decoder
@@ -282,10 +257,6 @@ def augment(x: torch.Tensor, rng: np.random.Generator, dark: float, permute: flo
     for i in np.flatnonzero(rng.random(n) < permute):
         x[i] = x[i, torch.from_numpy(rng.permutation(3))]
     return x
-
-
-def lr_at(it: int, iters: int, lr: float, warmup: int) -> float:
-    return (lr if it < 0.85 * iters else lr / 10) * min(1.0, (it + 1) / warmup if warmup else 1.0)
 
 
 def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, recipe: dict[str, Any],
@@ -299,8 +270,7 @@ def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, reci
     arrays["z_offsets"] = z_offsets
     for c, f in enumerate(z_freqs):
         arrays[f"z_freq/{c}"] = f.astype(np.uint32)
-    bound = int(max(max(abs(o), abs(o + len(f) - 1)) for o, f in zip(z_offsets, z_freqs)))
-    specs, ints = family.h_s.export(rate, bound)
+    specs, ints = family.h_s.export(rate)
     arrays.update(ints)
     s_offsets, s_freqs = gaussian_tables()
     arrays["scale_offsets"] = s_offsets

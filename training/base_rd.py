@@ -94,11 +94,13 @@ class GainedFamily(nn.Module):
 
 
 @torch.no_grad()
-def evaluate(family: GainedFamily, images: list[torch.Tensor]) -> list[dict[str, float]]:
-    """Per rate, mean ideal bpp (from the entropy model, rounded latent) and PSNR on BSDS500 test images."""
+def evaluate(family: nn.Module, images: list[torch.Tensor]) -> list[dict[str, float]]:
+    """Per rate, mean ideal bpp (from the entropy models, rounded latents) and PSNR on BSDS500 test images; for any
+    family whose ``forward(x, rates, noise)`` gives the reconstruction and the bits (this one and
+    ``training.base_hyper``'s)."""
     family.eval()
     rows = []
-    for r in range(len(family.densities)):
+    for r in range(len(family.lambdas)):
         bpp, psnr = [], []
         for x in images:
             x_hat, bits = family(x, torch.tensor([r]), noise=False)

@@ -58,8 +58,8 @@ def _binary_rows(sets: dict[str, Any], dataset: str) -> tuple[list[str], list[st
         s = sets["ecssd"]
         model, box = s["model"]["iou"], s["centre_box"]["iou"]
         lines += ["| images | model IoU | pooled IoU | centre box IoU | model − box |", "|---:|---:|---:|---:|---:|",
-                  f"| {s['model']['images']} | **{model:.3f}** | {s['model']['pooled_iou']:.3f} | {box:.3f} | "
-                  f"{model - box:+.3f} |"]
+                  (f"| {s['model']['images']} | **{model:.3f}** | {s['model']['pooled_iou']:.3f} | {box:.3f} | "
+                   f"{model - box:+.3f} |")]
         verdicts += [f"mean IoU ≥ 0.70: {_verdict(model >= 0.70)} ({model:.3f})",
                      f"≥ 0.60: {_verdict(model >= 0.60)}",
                      f"≥ 0.25 above the centre box: {_verdict(model - box >= 0.25)} ({model - box:+.3f})"]

@@ -65,7 +65,7 @@ class HyperpriorCoder:
 
     def tables(self, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Each latent cell's table and the floor of its mean, from the hyper-latent: exact, the same everywhere."""
-        out = self.h_s(z)[:, :shape[0], :shape[1]]
+        out = self.index(z, shape)
         m = out.shape[0] // 2
         means = out[m:]  # in 1 / MEAN_STEPS
         return table_index(out[:m], means % MEAN_STEPS), (means // MEAN_STEPS).astype(np.int32)
