@@ -13,6 +13,7 @@ import numpy as np
 from roicodec.container import Header
 from roicodec.errors import UnsupportedImageError
 from roicodec.models import registry
+from roicodec.models.base_model import BaseModel
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -32,6 +33,11 @@ class BaseLayer:
         """The base image over tile ``index``, a new ``(rows, cols, C)`` uint8 array."""
         rgb = self._model.synthesise_tile(self._latent, self.tiles[index])
         return _luma(rgb) if self._gray else np.array(rgb)
+
+
+def tiles(header: Header) -> list[tuple[slice, ...]]:
+    """A file's tile grid, as :attr:`BaseLayer.tiles`, known from its header before any payload is decoded."""
+    return BaseModel.tiles(header.height, header.width, header.tile)
 
 
 def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, BaseLayer]:

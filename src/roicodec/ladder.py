@@ -46,16 +46,33 @@ def decode_tile(base: np.ndarray, mask: np.ndarray, payloads: Sequence[bytes], l
                 digests: Sequence[Any | None] = ()) -> Iterator[np.ndarray]:
     """Apply one tile's ``payloads`` to ``base`` (in place) and yield the tile after each layer; ``digests`` as in
     :func:`encode_tile`."""
+    unpacked = unpack_tile(mask, payloads, layers, base.shape[2], base.dtype)
+    return apply_tile(base, mask, unpacked, layers, digests)
+
+
+def unpack_tile(mask: np.ndarray, payloads: Sequence[bytes], layers: Sequence[Layer], channels: int,
+                dtype: Any) -> list[layer_codecs.Unpacked | None]:
+    """One tile's ``payloads`` through their codecs (``None`` where the tile has no ROI): the half of
+    :func:`decode_tile` that needs no base, and touches no file, so that it can run in another thread."""
+    if not mask.any():
+        if any(payloads):
+            raise CorruptFileError("enhancement layer codes a tile without ROI: the file is damaged")
+        return [None] * len(payloads)
+    ys, xs = bounding_box(mask)
+    shape = (ys.stop - ys.start, xs.stop - xs.start, channels)
+    return [layer_codecs.unpack(layer, payload, shape, dtype) for layer, payload in zip(layers, payloads)]
+
+
+def apply_tile(base: np.ndarray, mask: np.ndarray, unpacked: Sequence[layer_codecs.Unpacked | None],
+               layers: Sequence[Layer], digests: Sequence[Any | None] = ()) -> Iterator[np.ndarray]:
+    """Apply one tile's :func:`unpack_tile` result to ``base`` (in place) and yield the tile after each layer."""
     roi_here = mask.any()
     if roi_here:
         ys, xs = bounding_box(mask)
         recon, roi = base[ys, xs], mask[ys, xs]
-    for layer, payload, digest in zip(layers, payloads, [*digests, *[None] * (len(payloads) - len(digests))]):
-        if not roi_here:
-            if payload:
-                raise CorruptFileError("enhancement layer codes a tile without ROI: the file is damaged")
-        else:
-            layer_codecs.decode(layer, payload, recon, roi)
+    for layer, values, digest in zip(layers, unpacked, [*digests, *[None] * (len(unpacked) - len(digests))]):
+        if roi_here and values is not None:
+            layer_codecs.apply(layer, values, recon, roi)
             if digest is not None:
                 digest.update(roi_bytes(recon, roi))
         yield base

@@ -25,6 +25,7 @@ import io
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -77,20 +78,43 @@ def encode(layer: Layer, original: np.ndarray, recon: np.ndarray, roi: np.ndarra
 
 def decode(layer: Layer, payload: bytes, recon: np.ndarray, roi: np.ndarray) -> None:
     """Apply one tile's payload of ``layer`` to ``recon`` (the level below over the ROI's box), in place."""
+    apply(layer, unpack(layer, payload, recon.shape, recon.dtype), recon, roi)
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """One tile's payload of a layer run through its codec, not yet applied to the level below: the part of decoding
+    that needs no base, so that a reader can run it beside the base's synthesis."""
+
+    values: np.ndarray
+    """The box's coded values (ROI pixels for a verified layer, residual codes otherwise), ``HxWxC``."""
+    step: int
+    """The residual's step (0 for a verified layer)."""
+
+
+def unpack(layer: Layer, payload: bytes, shape: tuple[int, ...], dtype: Any) -> Unpacked:
+    """Run one tile's payload of ``layer`` through its codec for a box of ``shape`` and ``dtype`` (the tile's)."""
     if layer.verified:
-        np.copyto(recon, _decode_verified(payload, recon.shape, layer.param, recon.dtype), where=roi[..., None])
-        return
-    if recon.dtype == np.uint16:
+        return Unpacked(_decode_verified(payload, shape, layer.param, dtype), 0)
+    if np.dtype(dtype) == np.uint16:
         if len(payload) < 2 or not payload[0] or layer.kind != "avif":
             raise CorruptFileError("16-bit enhancement layer has no valid residual step or kind: the file is damaged")
-        coded = _unavif(payload[1:], recon.shape, 12)
-        total = np.clip(recon + (coded.astype(np.int32) - DEEP_CODE) * payload[0], 0, 65535).astype(np.uint16)
-        np.copyto(recon, total, where=roi[..., None])
-        return
+        return Unpacked(_unavif(payload[1:], shape, 12), payload[0])
     if len(payload) < 2 or payload[0] not in (1, 2):
         raise CorruptFileError("enhancement layer has no valid residual step: the file is damaged")
-    coded = _RESIDUAL[layer.kind][1](payload[1:], recon.shape)
-    total = np.clip(recon + (coded.astype(np.int16) - 128) * payload[0], 0, 255).astype(np.uint8)
+    return Unpacked(_RESIDUAL[layer.kind][1](payload[1:], shape), payload[0])
+
+
+def apply(layer: Layer, unpacked: Unpacked, recon: np.ndarray, roi: np.ndarray) -> None:
+    """Refine ``recon`` (the level below over the ROI's box) by one :func:`unpack`-ed payload of ``layer``, in place."""
+    values = unpacked.values
+    if layer.verified:
+        np.copyto(recon, values, where=roi[..., None])
+        return
+    if recon.dtype == np.uint16:
+        total = np.clip(recon + (values.astype(np.int32) - DEEP_CODE) * unpacked.step, 0, 65535).astype(np.uint16)
+    else:
+        total = np.clip(recon + (values.astype(np.int16) - 128) * unpacked.step, 0, 255).astype(np.uint8)
     np.copyto(recon, total, where=roi[..., None])
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -307,8 +308,8 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
     is decoded: a mismatch raises :class:`CorruptFileError`, so wrong pixels never pass for exact ones."""
     header = layout.header
     chunks = container.check_payloads(fp, layout, level, plane)
-    base_layer = base.decode(container.read_data(fp, chunks[container.BASE][0]), header)
-    count = len(base_layer.tiles)
+    grid = base.tiles(header)
+    count = len(grid)
     layers = header.layers[:level]
     # Layers and the mask are read a tile (or a band of tiles) at a time: a huge plane's are never whole here.
     tables, expected = [], []
@@ -323,16 +324,38 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
                          header.bits == 16) if level else None
 
     mapping = header.mapping(plane)
+    channels = 1 if header.mode == "L" else 3
+    # The layers' codecs need no base: one worker thread runs them a tile ahead while this thread synthesises the
+    # base (the first tile's beside loading the model and entropy decoding, which leave the other cores idle). Files
+    # are read here only; the worker gets bytes, and the layers are applied here, in tile order, for the digests.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="roicodec-layers") if roi is not None else None
 
-    def levels(i: int, ys: slice, xs: slice) -> Iterator[np.ndarray]:
+    def unpacked(i: int) -> tuple[np.ndarray, Future[list[Any]]] | None:
+        if pool is None or i >= count:
+            return None
+        ys, xs = grid[i][:2]
+        region = roi.region(ys, xs)
+        return region, pool.submit(ladder.unpack_tile, region, [t[i] for t in tables], layers, channels,
+                                   header.dtype)
+
+    def levels(base_layer: base.BaseLayer, i: int, ahead: tuple[np.ndarray, Future[list[Any]]] | None
+               ) -> Iterator[np.ndarray]:
         img = intensity.native(base_layer.tile(i), mapping)
         yield img
-        if roi is not None:
-            yield from ladder.decode_tile(img, roi.region(ys, xs), [t[i] for t in tables], layers, digests)
+        if ahead is not None:
+            region, values = ahead
+            yield from ladder.apply_tile(img, region, values.result(), layers, digests)
 
-    for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-        heap.trim()  # as in encoding: the last tile's temporaries go back to the system, not to the next tile
-        yield ys, xs, levels(i, ys, xs)
+    try:
+        ahead = unpacked(0)
+        base_layer = base.decode(container.read_data(fp, chunks[container.BASE][0]), header)
+        for i, (ys, xs, *_) in enumerate(grid):
+            heap.trim()  # as in encoding: the last tile's temporaries go back to the system, not to the next tile
+            current, ahead = ahead, unpacked(i + 1)
+            yield ys, xs, levels(base_layer, i, current)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     for k, (digest, want) in enumerate(zip(digests, expected), 1):
         if digest is not None and digest.digest() != want:
             raise CorruptFileError(f"level {k} ({layers[k - 1]}) does not decode to the ROI pixels its writer checked "

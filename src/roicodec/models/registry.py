@@ -30,24 +30,29 @@ class ModelInfo:
     path: Path
 
 
+def _paths() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(WEIGHTS.glob("*.npz")) if "." not in p.stem}
+
+
 def available() -> dict[str, ModelInfo]:
     """Every shipped model, by name."""
-    return {p.stem: ModelInfo(p.stem, digest(p), p) for p in sorted(WEIGHTS.glob("*.npz")) if "." not in p.stem}
+    return {name: ModelInfo(name, digest(p), p) for name, p in _paths().items()}
 
 
 def info(name: str | None = None) -> ModelInfo:
     """The identity of model ``name`` (the default model when ``None``)."""
     name = name or DEFAULT
-    models = available()
-    if name not in models:
-        raise ModelMismatchError(f"no base-layer model named {name!r}; installed: {', '.join(models) or 'none'}")
-    return models[name]
+    paths = _paths()
+    if name not in paths:
+        raise ModelMismatchError(f"no base-layer model named {name!r}; installed: {', '.join(paths) or 'none'}")
+    # Only this model's file is hashed: reading one file should not read every model's weights (17 MB).
+    return ModelInfo(name, digest(paths[name]), paths[name])
 
 
 def has_preview(name: str) -> bool:
     """Whether model ``name`` ships a preview head (a file check: no torch)."""
-    models = available()
-    return name in models and models[name].path.with_suffix(".preview.npz").exists()
+    paths = _paths()
+    return name in paths and paths[name].with_suffix(".preview.npz").exists()
 
 
 _lock = threading.Lock()
