@@ -1,12 +1,13 @@
 """roicodec: region-of-interest scalable image compression.
 
-A semantic base layer codes the whole image; JPEG enhancement layers refine the region of interest. Importing
-roicodec registers its Pillow plugin; torch loads only when pixels are coded.
+A learned base layer codes the whole image; enhancement layers refine the region of interest up to exact. Importing
+roicodec registers its Pillow plugin; the models run on ONNX Runtime, loaded only when pixels are coded, and torch
+only for segmentation and training.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from roicodec.codec import DEFAULT_QUALITIES, LevelInfo, RoiFile, decode, encode, open, redescribe
 from roicodec.errors import (
@@ -21,10 +22,18 @@ from roicodec.errors import (
 )
 from roicodec.pillow_plugin import register_pillow
 
-try:
-    __version__ = version("roicodec")  # one source: pyproject.toml
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> Any:
+    # importlib.metadata costs a reader 17 ms of import (a sixth of opening a file): look the version up when asked.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("roicodec")  # one source: pyproject.toml
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module 'roicodec' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_QUALITIES",
