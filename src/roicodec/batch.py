@@ -124,7 +124,6 @@ def verified(task: Task, source_hash: str | None = None) -> bool:
 
 def encode_one(task: Task) -> Outcome:
     """Encode one image unless a verified output exists; never raises for a bad input, reports it instead."""
-    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     import roicodec
@@ -141,10 +140,14 @@ def encode_one(task: Task) -> Outcome:
         elif task.segment is not None:
             from roicodec.segment import segment_roi
 
-            if not isinstance(picture.pixels, Image.Image):
-                raise RoiError("an automatic ROI needs an 8-bit gray or RGB picture, not an array: give a mask folder")
+            planes = inputs.Planes(picture.pixels, None, picture.axes)
+            if planes.lead:
+                raise RoiError(f"an automatic ROI takes one image, not a stack of {planes.count} planes: give a mask "
+                               "folder")
             roi = task.segment
-            mask, _ = segment_roi(np.asarray(picture.pixels.convert("RGB")), roi.model, roi.classes, roi.checkpoint)
+            # The pixels at their own depth, as `roicodec encode --roi auto` gives them: a 16-bit micrograph reaches
+            # the nuclei model through its percentile normalisation, not clipped to 8 bits.
+            mask, _ = segment_roi(inputs.roi_pixels(picture.pixels), roi.model, roi.classes, roi.checkpoint)
         task.output.parent.mkdir(parents=True, exist_ok=True)
         roicodec.encode(picture.pixels, mask, task.output, ladder=task.ladder or None, model=task.model,
                         axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash})

@@ -60,20 +60,13 @@ def _read_image(path: Path) -> Image.Image:
     return im
 
 
-def _roi_pixels(image: Image.Image | np.ndarray) -> np.ndarray:
-    """The pixels a segmenter or a threshold sees: at their own depth (a 16-bit micrograph stays 16-bit)."""
-    if isinstance(image, Image.Image) and image.mode in ("1", "P"):
-        image = image.convert("L" if image.mode == "1" else "RGB")
-    return np.asarray(image)
-
-
 def _auto_roi(image: Image.Image | np.ndarray, args: argparse.Namespace) -> np.ndarray:
     """The mask that ``--roi auto`` or ``--roi otsu`` makes, with one line saying how it was made."""
     # The codec's own checks first, so that a mode it refuses fails before any model is loaded.
     planes = inputs.Planes(image, None, args.axes, args.window)
     if planes.lead:
         raise RoiError(f"--roi {args.roi} takes one image, not a stack of {planes.count} planes: pass --mask")
-    pixels = np.ascontiguousarray(_roi_pixels(image))
+    pixels = inputs.roi_pixels(image)
     grow = args.roi_grow or 0
     if args.roi == "otsu":
         # Imported here: encoding without an automatic ROI never needs scikit-image.

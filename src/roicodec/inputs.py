@@ -338,6 +338,14 @@ def _pil_array(image: Image.Image, native: bool = True) -> np.ndarray:
     return pixels
 
 
+def roi_pixels(image: ImageLike) -> np.ndarray:
+    """The pixels a segmenter or a threshold sees, at their own depth (a 16-bit micrograph stays 16-bit): the one
+    conversion the command line and batch jobs make before an automatic ROI."""
+    if _is_pil(image) and image.mode in ("1", "P"):
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    return np.ascontiguousarray(image)
+
+
 def _is_pil(image: object) -> bool:
     return isinstance(image, Image.Image)
 

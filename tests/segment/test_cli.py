@@ -127,3 +127,26 @@ def test_demo_takes_the_salient_model_or_says_why_not(monkeypatch, tmp_path, cap
     assert f"automatic ROI (model {SALIENT}, photograph: 8-bit colour, not stain-like): 100%" in out
     rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0].isdigit()]
     assert [r[0] for r in rows] == ["0", "1", "2", "3"]
+
+
+def test_encode_many_segments_a_16_bit_micrograph_at_its_own_depth(bbbc039_png, monkeypatch, tmp_path) -> None:
+    # As `encode --roi auto` does: the batch job used to convert to 8-bit RGB first, which clips a 16-bit micrograph.
+    pytest.importorskip("mmseg")
+    import shutil
+
+    from roicodec import batch
+    from roicodec.options import RoiModel
+    from roicodec.segment import segment_roi
+
+    toy_weights.install(monkeypatch, tmp_path / "weights", {NUCLEI: None})
+    (tmp_path / "in").mkdir()
+    shutil.copy(bbbc039_png, tmp_path / "in" / "cells.png")
+    (task,) = batch.plan(tmp_path / "in", tmp_path / "out", segment=RoiModel())
+    outcome = batch.encode_one(task)
+    assert outcome.status == "encoded", outcome.message
+    image = Image.open(bbbc039_png)
+    expected, seg = segment_roi(np.asarray(image))
+    clipped, _ = segment_roi(np.asarray(image.convert("RGB")))
+    assert seg.model == NUCLEI and not np.array_equal(expected, clipped)
+    with roicodec.open(task.output) as f:
+        assert f.dtype == np.uint16 and np.array_equal(f.mask, expected)
