@@ -193,9 +193,14 @@ class HyperFamily(nn.Module):
     def transform_parameters(self) -> list[nn.Parameter]:
         return [*self.net.parameters(), self.log_gain, self.log_inv_gain]
 
-    def forward(self, x: torch.Tensor, rates: torch.Tensor, noise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reconstruction and bits (y and z) per crop; crop ``i`` is coded at rate ``rates[i]``."""
-        y = self.net.g_a(x) * self.log_gain[rates].exp()[:, :, None, None]
+    def forward(self, x: torch.Tensor, rates: torch.Tensor, noise: bool = True, transforms: bool = True
+                ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Reconstruction and bits (y and z) per crop; crop ``i`` is coded at rate ``rates[i]``. With ``transforms``
+        false (they are frozen) the analysis runs without gradients and no reconstruction is made: the distortion
+        does not depend on the hyper branch, and skipping the synthesis and both backward passes makes an iteration
+        several times cheaper."""
+        with torch.set_grad_enabled(transforms and torch.is_grad_enabled()):
+            y = self.net.g_a(x) * self.log_gain[rates].exp()[:, :, None, None]
         y_hat = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else torch.round(y)
         bits = torch.zeros(len(x))
         for r in torch.unique(rates).tolist():
@@ -210,6 +215,8 @@ class HyperFamily(nn.Module):
             y_bits = -torch.log2(gaussian_likelihood(y_hat[sel] - mean, scale)).sum(dim=(1, 2, 3))
             z_bits = -torch.log2(self.z_densities[r].likelihood(z_noisy)).sum(dim=(1, 2, 3))
             bits[sel] = y_bits + z_bits
+        if not transforms:
+            return None, bits
         x_hat = self.net.g_s(y_hat * self.log_inv_gain[rates].exp()[:, :, None, None])
         return x_hat, bits
 
@@ -351,15 +358,18 @@ def main(argv: list[str] | None = None) -> int:
     slots = torch.arange(args.batch)
     with run_log(args.work) as log:
         for it in range(start, 0 if args.export_only else args.iters):
-            for g, group in enumerate(optimizer.param_groups):
-                frozen = g == 0 and it < args.freeze and bool(init)  # group 0: the transforms
-                group["lr"] = 0.0 if frozen else lr_at(it, args.iters, group["base"], args.warmup)
+            frozen = it < args.freeze and bool(init)
+            for g, group in enumerate(optimizer.param_groups):  # group 0: the transforms
+                group["lr"] = 0.0 if frozen and g == 0 else lr_at(it, args.iters, group["base"], args.warmup)
             rates = (slots + it * args.batch) % len(lambdas)
             x = augment(random_crops(images, args.crop, args.crop, rng, args.batch), rng, args.dark, args.permute)
-            x_hat, bits = family(x, rates)
-            mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+            x_hat, bits = family(x, rates, transforms=not frozen)
             bpp = bits / (args.crop * args.crop)
-            loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
+            if x_hat is None:  # frozen transforms: the distortion is a constant
+                loss = bpp.mean()
+            else:
+                mse = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+                loss = (bpp + lambdas[rates] * 255 ** 2 * mse).mean()
             step(optimizer, loss, family.parameters(), clip=1.0)
             done = it + 1
             if done % 50 == 0:

@@ -73,3 +73,17 @@ def test_augmentation_darkens_and_permutes_only_its_share(keep_torch_threads) ->
     # Channels are only reordered or scaled together: the sorted channel values keep their ratios.
     ratio = out.sort(dim=1).values / x.sort(dim=1).values
     assert torch.allclose(ratio, ratio[:, :1], atol=1e-5)
+
+
+def test_frozen_transforms_give_the_same_bits_and_train_only_the_hyper_branch(keep_torch_threads) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    family = base_hyper.HyperFamily(8, 6, 4, base_hyper.LAMBDAS)
+    x, rates = torch.rand(5, 3, 64, 64), torch.arange(5)
+    x_hat, bits = family(x, rates, noise=False)
+    none, frozen_bits = family(x, rates, noise=False, transforms=False)
+    assert none is None and x_hat.shape == x.shape and torch.allclose(bits, frozen_bits)
+    frozen_bits.mean().backward()
+    assert all(p.grad is None for p in family.transform_parameters())
+    assert all(p.grad is not None for p in family.h_a_first[0].parameters())
