@@ -53,25 +53,58 @@ class IntegerLayer:
 
 def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads: tuple[int, int, int, int],
           shift: int, low: int | np.ndarray, high: int | np.ndarray) -> np.ndarray:
-    """A zero-padded convolution of ``x`` ``(C, H, W)``, rescaled, rounded and clamped: exact for integer inputs."""
+    """A zero-padded convolution of ``x`` ``(C, H, W)`` with ``kernel`` ``(out, in, kh, kw)``, rescaled, rounded and
+    clamped: exact for integer inputs."""
     top, bottom, left, right = pads
     x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
-    cout, cin, k, _ = kernel.shape
-    windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, k, k), a view
+    cout, cin, kh, kw = kernel.shape
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, kh, kw), a view
     ho, wo = windows.shape[1:3]
-    w = kernel.reshape(cout, cin * k * k).astype(np.float64)
+    w = kernel.reshape(cout, cin * kh * kw).astype(np.float64)
     b = bias.astype(np.float64)[:, None] + 2.0 ** (shift - 1)
     scale = 2.0 ** -shift
     out = np.empty((cout, ho, wo), np.float64)
-    rows = max(1, _CHUNK // max(1, cin * k * k * wo))
+    rows = max(1, _CHUNK // max(1, cin * kh * kw * wo))
     for y0 in range(0, ho, rows):
-        cols = windows[:, y0:y0 + rows].transpose(0, 3, 4, 1, 2).reshape(cin * k * k, -1)
+        cols = windows[:, y0:y0 + rows].transpose(0, 3, 4, 1, 2).reshape(cin * kh * kw, -1)
         acc = w @ cols
         acc += b
         acc *= scale
         out[:, y0:y0 + rows] = np.floor(acc, out=acc).reshape(cout, -1, wo)
     low, high = (np.asarray(v, np.float64).reshape(-1, 1, 1) for v in (low, high))
     return np.clip(out, low, high, out=out)
+
+
+def _phase(out_size: int, stride: int, lo: int, r: int) -> tuple[int, int, int]:
+    """For the outputs ``r, r + stride, ...`` of a transposed convolution along one axis: the first kernel tap that
+    meets an input sample (taps ``j0, j0 + stride, ...`` do), the input offset of the first output, and how many
+    outputs there are. Output ``stride * q + r`` sums ``x[q + t + offset] * kernel[j0 + stride * t]``."""
+    j0 = (lo - r) % stride
+    return j0, (r + j0 - lo) // stride, len(range(r, out_size, stride))
+
+
+def _transposed(a: np.ndarray, layer: IntegerLayer) -> np.ndarray:
+    """A transposed convolution as ``stride**2`` stride-1 convolutions of the input, one per output phase, each with
+    the kernel taps that phase meets: the same products and sums as convolving the zero-spread input, without the
+    ``stride**2``-fold work on zeros."""
+    kernel, s, k = layer.kernel, layer.stride, layer.kernel.shape[-1]
+    h, w = a.shape[1:]
+    lo = k - 1 - layer.padding
+    extra = k - 2 * layer.padding + layer.output_padding
+    ho, wo = (h - 1) * s + extra, (w - 1) * s + extra
+    out = np.empty((kernel.shape[0], ho, wo), np.float64)
+    margin = k + s  # zeros around the input, so that every phase's window is a plain slice
+    padded = np.pad(a, ((0, 0), (margin, margin), (margin, margin)))
+    low, high = np.asarray(layer.low), np.asarray(layer.high)
+    for ry in range(min(s, ho)):
+        jy, dy, qy = _phase(ho, s, lo, ry)
+        for rx in range(min(s, wo)):
+            jx, dx, qx = _phase(wo, s, lo, rx)
+            sub = kernel[:, :, jy::s, jx::s]
+            ty, tx = sub.shape[2:]
+            window = padded[:, margin + dy:margin + dy + qy + ty - 1, margin + dx:margin + dx + qx + tx - 1]
+            out[:, ry::s, rx::s] = _conv(window, sub, layer.bias, 1, (0, 0, 0, 0), layer.shift, low, high)
+    return out
 
 
 class IntegerNetwork:
@@ -100,15 +133,8 @@ class IntegerNetwork:
             raise ValueError(f"integer network input beyond its bound {self.input_bound}")
         a = x.astype(np.float64)
         for layer in self.layers:
-            k = layer.kernel.shape[-1]
             if layer.transposed:
-                # A transposed convolution is a stride-1 convolution of the input with zeros between its samples.
-                s = layer.stride
-                spread = np.zeros((a.shape[0], (a.shape[1] - 1) * s + 1, (a.shape[2] - 1) * s + 1))
-                spread[:, ::s, ::s] = a
-                lo = k - 1 - layer.padding
-                pads = (lo, lo + layer.output_padding, lo, lo + layer.output_padding)
-                a = _conv(spread, layer.kernel, layer.bias, 1, pads, layer.shift, layer.low, layer.high)
+                a = _transposed(a, layer)
             else:
                 p = layer.padding
                 a = _conv(a, layer.kernel, layer.bias, layer.stride, (p, p, p, p), layer.shift, layer.low, layer.high)
