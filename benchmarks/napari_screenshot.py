@@ -46,24 +46,30 @@ def main() -> None:
 
 
 def shoot(out: Path) -> dict[str, float]:
-    import napari
     import numpy as np
     from PIL import Image
-    from qtpy.QtWidgets import QApplication
-
-    import roicodec
 
     samples = files("roicodec") / "samples"
     rgb = np.asarray(Image.open(samples / "astronaut.png").convert("RGB"))
     mask = np.asarray(Image.open(samples / "astronaut_roi.png")) != 0
 
+    # The reader's layer is lazy: it decodes from the file while the viewer draws, so the file outlives the viewer.
+    with tempfile.TemporaryDirectory() as tmp:
+        return _shoot(Path(tmp) / "astronaut.roi", rgb, mask, out)
+
+
+def _shoot(path: Path, rgb, mask, out: Path) -> dict[str, float]:
+    import napari
+    from PIL import Image
+    from qtpy.QtWidgets import QApplication
+
+    import roicodec
+
     viewer = napari.Viewer(show=True)
     viewer.window.resize(*WINDOW)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "astronaut.roi"
-        roicodec.encode(rgb, mask, path)
-        viewer.add_image(rgb, name="astronaut original", visible=False)
-        levels, _ = viewer.open(str(path), plugin="roicodec")
+    roicodec.encode(rgb, mask, path)
+    viewer.add_image(rgb, name="astronaut original", visible=False)
+    levels, _ = viewer.open(str(path), plugin="roicodec")
     viewer.dims.set_current_step(0, levels.data.shape[0] - 1)
     viewer.layers.selection.active = levels
     _, inspect = viewer.window.add_plugin_dock_widget("roicodec", "Inspect .roi")
