@@ -1,6 +1,6 @@
 """Makes docs/levels.png for the README: the bundled astronaut at every level of a default ``.roi`` file.
 
-Top row: the original and levels 0 (base) to 3, each titled with the file's bpp up to that level and its ROI-PSNR.
+Top row: the original and levels 0 (base) to 3, each titled with its layer, the file's bpp up to that level and its ROI-PSNR (or exact).
 Bottom row: the same images cropped to the ROI (the head), enlarged so that the differences between levels show.
 
     python benchmarks/levels_figure.py [--out docs/levels.png]
@@ -45,8 +45,9 @@ def main() -> None:
     f = roicodec.open(data)
     panels = [("original", rgb, f"{8 * rgb.shape[2]} bpp raw")]
     for info, img in zip(f.level_info, f.decode_all()):
-        name = "level 0 (base)" if info.level == 0 else f"level {info.level} (q{info.quality})"
-        panels.append((name, img, f"{info.bpp:.3f} bpp, ROI {psnr(rgb, img, roi):.2f} dB"))
+        name = "level 0 (base)" if info.level == 0 else f"level {info.level} ({info.layer})"
+        quality = "exact" if info.max_error == 0 else f"{psnr(rgb, img, roi):.2f} dB"
+        panels.append((name, img, f"{info.bpp:.3f} bpp, ROI {quality}"))
 
     ys, xs = bounding_box(roi)
     ys = slice(max(ys.start - ZOOM_MARGIN, 0), min(ys.stop + ZOOM_MARGIN, h))
@@ -67,7 +68,7 @@ def main() -> None:
             ax.set_yticks([])
     axes[1, 0].set_ylabel("ROI, enlarged", fontsize=9)
     fig.suptitle(f"roicodec levels: astronaut {w}x{h}, ROI {100 * roi.mean():.0f} % of the image, "
-                 f"qualities {', '.join(map(str, f.qualities))}", fontsize=10)
+                 f"ladder {', '.join(f.layers)}", fontsize=10)
     fig.tight_layout()
 
     # Truecolour would be about three times the limit; without dithering, 256 colours add no visible noise that
