@@ -18,8 +18,11 @@ integer network computes. Loss per crop: bits of y and z per pixel + lambda x 25
 
 Start: the transforms and gains from the shipped ``rd-q*.npz`` (the middle rate's transforms; each rate's gains are
 the ratio of its folded layers to the middle rate's, which recovers the family they were exported from exactly). For
-``--freeze`` iterations only the hyper branch learns, so that its random start does not pull the transforms away.
-The run checkpoints to ``--work`` and resumes from there.
+``--freeze`` iterations only the hyper branch learns, so that its random start does not pull the transforms away;
+those iterations skip the synthesis and cost about a third. With ``--freeze`` equal to ``--iters`` the transforms
+never train, and each exported ``hp-q`` file borrows its ``rd-q`` twin's (``roicodec.models.store.borrowed``): the
+family then ships as entropy models over the rd transforms, a fraction of a megabyte each. The run checkpoints to
+``--work`` and resumes from there.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from roicodec import weights
+from roicodec.models import store
 from roicodec.models.density import FactorizedDensity
 from roicodec.models.factorized import FactorizedAutoencoder
 from roicodec.models.gaussian import MEAN_STEPS, SCALES, gaussian_tables
@@ -267,12 +271,15 @@ def augment(x: torch.Tensor, rng: np.random.Generator, dark: float, permute: flo
 
 
 def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, recipe: dict[str, Any],
-                     config: dict[str, Any]) -> Path:
+                     config: dict[str, Any], lender: dict[str, str] | None = None) -> Path:
     """One rate's weight file: g_a, g_s and h_a as float16 (the shipped model is what float16 holds), h_s as
-    integers, the z and y coding tables as integer counts."""
+    integers, the z and y coding tables as integer counts. With ``lender`` (``{"model", "hash"}`` of the rd file the
+    transforms came from, when they never trained) g_a and g_s are not stored: the file borrows them
+    (:func:`roicodec.models.store.borrowed`)."""
     net = family.export(rate)
     arrays: dict[str, np.ndarray] = {f"param/{k}": v.detach().numpy().astype(np.float16)
-                                     for k, v in net.state_dict().items()}
+                                     for k, v in net.state_dict().items()
+                                     if lender is None or not f"param/{k}".startswith(store.TRANSFORMS)}
     z_offsets, z_freqs = family.z_densities[rate].tables()
     arrays["z_offsets"] = z_offsets
     for c, f in enumerate(z_freqs):
@@ -285,7 +292,10 @@ def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, reci
         arrays[f"scale_freq/{k}"] = f
     meta = {"name": name, "architecture": "HyperpriorAutoencoder", "latent_channels": net.latent_channels,
             "config": config, "recipe": recipe, "h_s": specs, "scales": [float(s) for s in SCALES]}
-    return weights.write(path, arrays, meta)
+    if lender is not None:
+        meta["transforms"] = lender
+    # Compressed: the 256 Gaussian tables are half the file and deflate to a fraction of it.
+    return weights.write(path, arrays, meta, compressed=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,9 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     if state is not None and state.get("lambdas") != args.lambdas:
         parser.error(f"{checkpoint.path} belongs to a run with other --lambdas")
     init: list[str] = []
+    lenders: list[dict[str, str]] = []
     if state is not None:
         start, elapsed = state["iter"], state["elapsed"]
-        init = state.get("init", [])
+        init, lenders = state.get("init", []), state.get("lenders", [])
         print(f"resumed at iteration {start}", flush=True)
     else:
         from roicodec.models import registry
@@ -351,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--init-rd takes one file per rate ({len(args.lambdas)}), got {len(paths)}")
             family.warm_start(paths)
             init = [p.name for p in paths]
+            lenders = [{"model": p.stem, "hash": store.digest(p).hex()} for p in paths]
             print(f"transforms and gains from {', '.join(init)}", flush=True)
 
     lambdas = torch.tensor(args.lambdas)
@@ -379,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                 log.write({"iter": done, "minutes": round((time.monotonic() - tic) / 60, 2),
                            "bsds_test": evaluate(family, tests)})
             if done % 200 == 0 or done == args.iters:
-                checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic, lambdas=args.lambdas, init=init)
+                checkpoint.save(family, optimizer, rng, done, time.monotonic() - tic, lambdas=args.lambdas, init=init,
+                                lenders=lenders)
     state = checkpoint.load(family)
     if state is None:
         parser.error(f"nothing to export: {checkpoint.path} does not exist")
@@ -396,10 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         "straight-through", "train_minutes": round(state["elapsed"] / 60, 1), "torch": torch.__version__}
     config = {"channels": args.channels, "latent_channels": args.latent_channels,
               "hyper_channels": args.hyper_channels}
+    # Transforms that never trained are the rd models' own: borrow them rather than ship a second copy.
+    share = args.freeze >= args.iters and len(lenders) == len(args.lambdas)
     for r, lam in enumerate(args.lambdas):
         name = f"hp-q{r + 1}"
         path = save_hyper_model(args.work / f"{name}.npz", name, family, r, {**recipe, "lambda": lam,
-                                                                             "rate_index": r}, config)
+                                                                             "rate_index": r}, config,
+                                lenders[r] if share else None)
         print(f"wrote {path} (into the package: python -m training.export {path})", flush=True)
     return 0
 

@@ -46,16 +46,18 @@ def graphs_folder(kind_: str, to: Path | None) -> Path | None:
     return runtime.GRAPHS if to is None else to / "graphs"
 
 
-def check(path: Path, meta: dict, kind_: str, scratch: Path) -> None:
+def check(path: Path, meta: dict, kind_: str, scratch: Path, to: Path | None = None) -> None:
     """Refuse a file the package could not use, before it is copied in; ``scratch``: a folder for its graphs."""
     if kind_ == "base":
         import numpy as np
 
+        from roicodec.models import store
         from roicodec.models.base_model import BaseModel
         from training import export_onnx
 
         export_onnx.export([path], scratch)
-        model = BaseModel(*weights.read(path), graphs=scratch)
+        # Borrowed transforms must be the installed lender's, hash for hash, where the file is going.
+        model = BaseModel(*store.read(path, destination(kind_) if to is None else to), graphs=scratch)
         latent = model.analyse(np.zeros((32, 32, 3), np.uint8), 64)
         model.uncode(model.code(latent)[0], 32, 32)
     elif kind_ == "preview":
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         kind_ = kind(meta)
         graphs = graphs_folder(kind_, args.to)
         with tempfile.TemporaryDirectory() as scratch:
-            check(path, meta, kind_, Path(scratch))  # with graphs made afresh: nothing enters the package unchecked
+            check(path, meta, kind_, Path(scratch), args.to)  # with graphs made afresh: nothing enters the package unchecked
         folder = args.to or destination(kind_)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name

@@ -16,8 +16,9 @@ from shared_data import kodak
 
 from roicodec import weights
 from roicodec.errors import ModelMismatchError
-from roicodec.models import registry, runtime
+from roicodec.models import registry, runtime, store
 from roicodec.models.base_model import BaseModel
+
 
 @pytest.mark.read_only
 def test_threads_follow_the_environment(monkeypatch) -> None:
@@ -109,10 +110,10 @@ def test_graphs_compute_what_torch_computes(name: str) -> None:
     from roicodec.models import nets
 
     info = registry.info(name)
-    meta, arrays = weights.read(info.path)
+    meta, arrays = store.read(info.path)  # with borrowed transforms filled in
     model = BaseModel(meta, arrays)
     net = nets.build(meta, arrays)
-    preview_path = info.path.with_suffix(".preview.npz")
+    preview_path = registry._preview_of(info.path, meta)[0]
     head = nets.build_preview(weights.read(preview_path)[1]) if preview_path.exists() else None
     if head is not None:
         model.attach_preview(weights.read(preview_path)[1])

@@ -87,3 +87,52 @@ def test_frozen_transforms_give_the_same_bits_and_train_only_the_hyper_branch(ke
     frozen_bits.mean().backward()
     assert all(p.grad is None for p in family.transform_parameters())
     assert all(p.grad is not None for p in family.h_a_first[0].parameters())
+
+
+def test_a_run_with_frozen_transforms_borrows_them_from_its_rd_twins(tiny_bsds, tmp_path, keep_torch_threads,
+                                                                     astronaut) -> None:
+    import shutil
+
+    from roicodec.errors import ModelMismatchError
+    from roicodec.models import registry, store
+
+    lenders = tmp_path / "weights"
+    lenders.mkdir()
+    for q in range(1, 6):
+        shutil.copy(registry.info(f"rd-q{q}").path, lenders)
+    shutil.copy(registry.info("rd-q1").path.with_suffix(".preview.npz"), lenders)
+    work = tmp_path / "hp"
+    argv = ["--data", str(tiny_bsds), "--work", str(work), "--batch", "5", "--crop", "64", "--eval-every", "2",
+            "--threads", "1", "--iters", "2", "--freeze", "2", "--init-rd",
+            *[str(lenders / f"rd-q{q}.npz") for q in range(1, 6)]]
+    assert base_hyper.main(argv) == 0
+    path = work / "hp-q1.npz"
+    meta, arrays = weights.read(path)
+    assert meta["transforms"] == {"model": "rd-q1", "hash": store.digest(lenders / "rd-q1.npz").hex()}
+    assert not any(k.startswith(store.TRANSFORMS) for k in arrays) and "param/h_a.0.weight" in arrays
+    assert path.stat().st_size < (lenders / "rd-q1.npz").stat().st_size / 2
+
+    # Filled in from the lender, the model analyses and synthesises exactly as rd-q1 does, and codes its own way.
+    meta, arrays = store.read(path, lenders)
+    lent = weights.read(lenders / "rd-q1.npz")[1]
+    assert all(np.array_equal(arrays[k], lent[k]) for k in lent if k.startswith(store.TRANSFORMS))
+    graphs = tmp_path / "graphs"
+    export_onnx.export([path], graphs)
+    model, twin = BaseModel(meta, arrays, graphs), registry.load("rd-q1")
+    image = astronaut[:64, :96]
+    latent = model.analyse(image, 1024)
+    assert np.array_equal(latent, twin.analyse(image, 1024))
+    data, used = model.code(latent)
+    assert np.array_equal(model.uncode(data, 64, 96), used)
+    (tile,) = model.tiles(64, 96, 1024)
+    assert np.array_equal(model.synthesise_tile(used, tile), twin.synthesise_tile(used, tile))
+    shutil.copy(path, lenders)
+    assert registry._preview_of(lenders / "hp-q1.npz", meta) == (lenders / "rd-q1.preview.npz", lenders / "rd-q1.npz")
+
+    # Other lender weights under the same name are refused, in one line that says what to do.
+    lender = lenders / "rd-q1.npz"
+    data = bytearray(lender.read_bytes())
+    data[len(data) // 2] ^= 1
+    lender.write_bytes(bytes(data))
+    with pytest.raises(ModelMismatchError, match="takes its transforms from 'rd-q1' hash .* install the roicodec"):
+        store.read(path, lenders)

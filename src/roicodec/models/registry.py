@@ -10,6 +10,7 @@ from typing import Any
 
 from roicodec import weights
 from roicodec.errors import ModelMismatchError
+from roicodec.models import store
 from roicodec.models.store import digest
 
 WEIGHTS = Path(__file__).parent / "weights"
@@ -49,10 +50,20 @@ def info(name: str | None = None) -> ModelInfo:
     return ModelInfo(name, digest(paths[name]), paths[name])
 
 
+def _preview_of(path: Path, meta: dict[str, Any]) -> tuple[Path, Path]:
+    """A model's preview head and the base file it must have been distilled from: its own, or for a model that
+    borrows its transforms (:func:`roicodec.models.store.borrowed`) the lender's, whose decoder it shares."""
+    own = path.with_suffix(".preview.npz")
+    lender = store.borrowed(path, meta)
+    if own.exists() or lender is None:
+        return own, path
+    return lender.with_suffix(".preview.npz"), lender
+
+
 def has_preview(name: str) -> bool:
-    """Whether model ``name`` ships a preview head (a file check: no torch)."""
+    """Whether model ``name`` has a preview head (file checks: no torch)."""
     paths = _paths()
-    return name in paths and paths[name].with_suffix(".preview.npz").exists()
+    return name in paths and _preview_of(paths[name], weights.read_meta(paths[name]))[0].exists()
 
 
 _lock = threading.Lock()
@@ -62,13 +73,13 @@ _lock = threading.Lock()
 def _load(path: Path) -> Any:
     from roicodec.models.base_model import BaseModel
 
-    meta, arrays = weights.read(path)
+    meta, arrays = store.read(path)
     model = BaseModel(meta, arrays)
-    preview = path.with_suffix(".preview.npz")
+    preview, base = _preview_of(path, meta)
     if preview.exists():
         preview_meta, preview_arrays = weights.read(preview)
         # A head distilled from other weights would preview another decoder: use it only with its own base.
-        if preview_meta["base_hash"] == digest(path).hex():
+        if preview_meta["base_hash"] == digest(base).hex():
             model.attach_preview(preview_arrays)
     return model
 

@@ -1,7 +1,10 @@
 """Base-layer weight files: parameters, integer coding tables and a JSON recipe (see :mod:`roicodec.weights`).
 
 The file's SHA-256 is the model's identity: the ``.roi`` header records it, and decoding with any other file is
-refused.
+refused. A file may borrow its transforms (``g_a``, ``g_s``) from another shipped model instead of holding a copy:
+its meta then names that model and its hash (``"transforms": {"model": "rd-q1", "hash": "..."}``), so the one hash
+in a ``.roi`` header still pins every weight that decodes it. The hyperprior family does this: trained on the ``rd``
+transforms, each ``hp-q`` model adds an entropy model to its ``rd-q`` twin.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import numpy as np
 
 from roicodec import weights
 from roicodec.digest import cached_sha256
+from roicodec.errors import ModelMismatchError
 
 if TYPE_CHECKING:
     from torch import nn
+
+TRANSFORMS = ("param/g_a.", "param/g_s.")
+"""The arrays a file borrows when its meta names ``transforms``."""
 
 
 def save_model(path: Path, name: str, model: nn.Module, offsets: np.ndarray, freqs: list[np.ndarray],
@@ -37,3 +44,29 @@ def save_model(path: Path, name: str, model: nn.Module, offsets: np.ndarray, fre
 def digest(path: Path) -> bytes:
     """The first 8 bytes of the file's SHA-256: what the ``.roi`` header stores as the model's hash."""
     return cached_sha256(path)[:8]
+
+
+def borrowed(path: Path, meta: dict[str, Any], folder: Path | None = None) -> Path | None:
+    """The file whose transforms ``meta`` (read from ``path``) borrows, checked by hash; ``None`` if it holds its own.
+    ``folder``: where that model lives (default: beside ``path``)."""
+    source = meta.get("transforms")
+    if source is None:
+        return None
+    other = (folder or path.parent) / f"{source['model']}.npz"
+    if not other.is_file():
+        raise ModelMismatchError(f"base model {meta['name']!r} takes its transforms from {source['model']!r}, which "
+                                 f"is not in {other.parent}: install the roicodec that shipped both")
+    if digest(other).hex() != source["hash"]:
+        raise ModelMismatchError(f"base model {meta['name']!r} takes its transforms from {source['model']!r} hash "
+                                 f"{source['hash']}, but {other} has hash {digest(other).hex()}: install the roicodec "
+                                 "that shipped both")
+    return other
+
+
+def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A base weight file's ``(meta, arrays)``, with any borrowed transforms filled in (see :func:`borrowed`)."""
+    meta, arrays = weights.read(path)
+    other = borrowed(path, meta, folder)
+    if other is not None:
+        arrays.update({k: v for k, v in weights.read(other)[1].items() if k.startswith(TRANSFORMS)})
+    return meta, arrays
