@@ -1,0 +1,151 @@
+"""Write the model cards of the hyperprior base models (``src/roicodec/models/weights/hp-q*.md``) from committed files.
+
+    python -m training.hyper_cards --work out/hp-train    # copies the run's log.jsonl to docs/results/hp_train/ first
+    python -m training.hyper_cards                        # remakes the cards from what is committed
+
+Every figure comes from a file: the recipe inside each weight file, the training log
+(``docs/results/hp_train/log.jsonl``: the BSDS500 test figures of every evaluation), the rd family's last logged
+figures on the same images (``docs/results/rd_train/run2.jsonl``) and ``roicodec bench``'s Kodak summary and speed
+(``docs/results/summary.json``, ``speed.json``; run ``roicodec bench --data ../shared/data/kodak --out docs/results``
+after exporting). A card is refused when the bench measured other weights than the installed ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from roicodec import weights
+from roicodec.models import registry, store
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "results"
+LOG = RESULTS / "hp_train" / "log.jsonl"
+RD_LOG = RESULTS / "rd_train" / "run2.jsonl"
+
+
+def _log(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _family(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((e for e in summary["full"]["base_layer"]["entries"] if e["name"] == name), None)
+
+
+def _bd(entry: dict[str, Any] | None, metric: str) -> str:
+    if entry is None or entry.get("bd", {}).get(metric, {}).get("bd_rate") is None:
+        return "not measured"
+    return f"{entry['bd'][metric]['bd_rate']:+.1f} %"
+
+
+def card(name: str, meta: dict[str, Any], own_bytes: int, own_params: int, digest: str, curve: list[tuple],
+         rd_point: dict[str, float], kodak: dict[str, Any] | None, families: dict[str, Any],
+         decode: dict[str, float]) -> str:
+    r = meta["recipe"]
+    cfg = meta["config"]
+    m, nh = cfg["latent_channels"], cfg["hyper_channels"]
+    lender = meta.get("transforms")
+    k = r["rate_index"] + 1
+    rows = "\n".join(f"| {it:,} | {bpp:.4f} | {psnr:.2f} |" for it, bpp, psnr in curve)
+    transforms = (f"borrowed from `{lender['model']}` (hash `{lender['hash']}`, checked on loading): the same "
+                  "analysis and synthesis, so the same latents and the same decoded base; only the coding differs"
+                  if lender else "its own, stored as float16")
+    kodak_text = "not measured yet: run `roicodec bench --data ../shared/data/kodak --out docs/results`"
+    if kodak is not None:
+        twin = families.get("twin")
+        kodak_text = (f"{kodak['bpp']:.4f} bpp at {kodak['psnr']:.2f} dB PSNR, MS-SSIM {kodak['ms_ssim']:.4f} "
+                      f"(mean of {kodak['images']} images, every byte of a base-only `.roi` file)"
+                      + (f"; `{twin['model']}`: {twin['bpp']:.4f} bpp at {twin['psnr']:.2f} dB" if twin else ""))
+    speed = "not measured yet" if not decode else ", ".join(f"`{n}` {s:.3f} s" for n, s in decode.items())
+    return f"""# Model card: `{name}`
+
+A mean-scale hyperprior base-layer model (Minnen et al. 2018 without the context model; Ballé et al. 2018), quality
+{k} of 5 in the `hp` family, q1 the smallest base. Each `hp-qN` codes the latent of its `rd-qN` twin with a
+hyper-latent that gives every latent cell its own Gaussian (scale and mean) instead of one density per channel.
+
+| | |
+|---|---|
+| file | `{name}.npz` (compressed; no pickle), {own_bytes / 1e6:.2f} MB, {own_params:,} parameters of its own (`h_a`) plus `h_s`'s integers |
+| identity | name `{name}`, hash `{digest}` (first 8 bytes of the file's SHA-256), as `.roi` headers record it |
+| transforms | {transforms} |
+| hyper analysis `h_a` | on the latent: 3x3 conv {m}→{nh}, ReLU, two 5x5 stride-2 convs (ReLU between); `z` rounded, coded with a factorised density per channel (integer counts) |
+| hyper synthesis `h_s` | an integer network (Ballé, Johnston and Minnen 2019; `roicodec/models/integer.py`): two 5x5 stride-2 transposed convolutions and a 1x1 head to {2 * m} channels, integer weights (steps of 2^-{meta['h_s'][0]['shift']}), activations clamped to [0, 4095], every sum proven below 2^52 and computed in float64, so each cell's table index is the same on every CPU, thread count and library |
+| coding tables | 64 scales (CompressAI's) x 4 mean fractions: 256 Gaussian tables as integer counts (20-bit), each cell coded relative to the floor of its mean |
+| lambda | {r['lambda']} (the rd twin's) |
+| data | BSDS500 (Arbelaez et al. 2011) train + val, {r['images']} photographs; research use. Not trained on Kodak |
+| licence | derived from BSDS500, distributed for research use: use the weights for research. The project's BSD-3-Clause licence covers the code |
+| recipe | `{r['command']}`: {r['trained_iters']:,} iterations of {r['batch']} random {r['crop']}x{r['crop']} crops spread over the five rates (a quarter darkened, a quarter with permuted channels), Adam at {r['hyper_lr']} for the hyper branch ({r['lr_step']}), warm-up {r['warmup']}, gradient norm clipped at 1; transforms frozen for {min(r['freeze'], r['trained_iters']):,} iterations; loss bits of y and z per pixel (the distortion is the twin's while the transforms are frozen); {r['train_minutes']:.0f} minutes on the project's 2-core CPU, torch {r['torch']} |
+| export | `python -m training.base_hyper ... --export-only`, then `python -m training.export out/hp-train/hp-q*.npz` and `python -m training.export_onnx` |
+
+## Rate on BSDS500 test
+
+The first 12 test images, ideal rate from the entropy models, rounded latents (`docs/results/hp_train/log.jsonl`);
+the rd twin's last logged figure on the same images: {rd_point['bpp']:.4f} bpp at {rd_point['psnr']:.2f} dB.
+
+| iteration | bpp | PSNR (dB) |
+|---:|---:|---:|
+{rows}
+
+## Kodak
+
+{kodak_text}. Family BD-rate against Pillow's JPEG on full-size Kodak (`roicodec bench`, [`docs/results.md`](../../../../docs/results.md)):
+`hp` {_bd(families.get('hp'), 'psnr')} PSNR, {_bd(families.get('hp'), 'ms_ssim_db')} MS-SSIM;
+`rd` {_bd(families.get('rd'), 'psnr')} / {_bd(families.get('rd'), 'ms_ssim_db')}; AVIF
+{_bd(families.get('avif'), 'psnr')} / {_bd(families.get('avif'), 'ms_ssim_db')}; JPEG 2000 (`mct=1`)
+{_bd(families.get('jpeg2000'), 'psnr')} / {_bd(families.get('jpeg2000'), 'ms_ssim_db')}.
+
+Decode of a base-only file, median per image on the bench's speed images: {speed}.
+
+## Limits
+
+- The transforms are the rd family's, trained for a factorised prior; a hyperprior trained with its transforms
+  (jointly, for many more steps than a CPU allows) codes better. The colour cast of the rd transforms in dark
+  neutral regions (docs/colour_cast.md) is theirs too.
+- Decoding runs the integer `h_s` in NumPy besides the synthesis; the bench's decode times above say what it costs.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.hyper_cards", description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, help="the run's folder: its log.jsonl is copied in first")
+    args = parser.parse_args(argv)
+    if args.work is not None:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.work / "log.jsonl", LOG)
+    log = _log(LOG)
+    rd_last = _log(RD_LOG)[-1]["bsds_test"]
+    summary = json.loads((RESULTS / "summary.json").read_text())
+    speed = json.loads((RESULTS / "speed.json").read_text())
+    measured = json.loads((RESULTS / "meta.json").read_text()).get("base_models", {})
+    models = {e["model"]: e for e in summary["full"]["base_layer"]["models"]}
+    families = {n: _family(summary, n) for n in ("hp", "rd", "avif", "jpeg2000")}
+    names = sorted((n for n in registry.available() if n.startswith("hp-q")), key=lambda n: int(n[4:]))
+    if not names:
+        parser.error("no hp-q model is installed: export them first (python -m training.export out/hp-train/hp-q*.npz)")
+    for name in names:
+        info = registry.info(name)
+        meta, arrays = weights.read(info.path)
+        rate = meta["recipe"]["rate_index"]
+        curve = [(e["iter"], e["bsds_test"][rate]["bpp"], e["bsds_test"][rate]["psnr"]) for e in log]
+        kodak = None
+        if name in measured:
+            if measured[name] != info.hash.hex():
+                parser.error(f"docs/results measured other {name} weights: run roicodec bench again")
+            kodak = models.get(name)
+        twin = (meta.get("transforms") or {}).get("model")
+        decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
+                  if e["codec"] == "base" and e["setting"] in (name, twin) and e["setting"] in measured}
+        own = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
+        text = card(name, meta, info.path.stat().st_size, own, info.hash.hex(), curve, rd_last[rate], kodak,
+                    {**families, "twin": models.get(twin)}, decode)
+        store.read(info.path)  # the lender is installed with the hash the file names
+        info.path.with_suffix(".md").write_text(text)
+        print(f"wrote {info.path.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
