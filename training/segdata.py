@@ -72,6 +72,21 @@ def scaled_crop(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.
     return img, lab
 
 
+def whole_view(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator,
+               keep: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Most of the image as a ``crop`` x ``crop`` sample: a window of a random share in ``keep`` of each side, resized
+    (the aspect bends a little, as salient-object training does): what is salient depends on the whole picture, which
+    a small crop loses."""
+    h, w = label.shape
+    wh, ww = (max(1, round(n * rng.uniform(*keep))) for n in (h, w))
+    y, x = int(rng.integers(0, h - wh + 1)), int(rng.integers(0, w - ww + 1))
+    img = torch.from_numpy(np.ascontiguousarray(image[y:y + wh, x:x + ww], np.float32)).permute(2, 0, 1)
+    lab = torch.from_numpy(np.ascontiguousarray(label[y:y + wh, x:x + ww]).astype(np.int64))
+    img = F.interpolate(img[None], size=(crop, crop), mode="bilinear", align_corners=False)[0]
+    lab = F.interpolate(lab[None, None].float(), size=(crop, crop), mode="nearest")[0, 0].long()
+    return img, lab
+
+
 def flips(img: torch.Tensor, lab: torch.Tensor, rng: np.random.Generator, rotate: bool) -> tuple[torch.Tensor,
                                                                                                   torch.Tensor]:
     """Horizontal flip half the time; with ``rotate`` also vertical flips and quarter turns (micrographs have no up)."""
