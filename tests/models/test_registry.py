@@ -43,6 +43,11 @@ def test_unknown_model_is_named() -> None:
 
 
 SHIPPED = {
+    "hp-q1": "02f0844e3e162195",
+    "hp-q2": "76b0935fc09f14ba",
+    "hp-q3": "7d4bb7b1bae68daf",
+    "hp-q4": "4891dc9633d43793",
+    "hp-q5": "fb77d7d138171c62",
     "paper-ae": "9676a9596235862f",
     "rd-q1": "00024171128e61c3",
     "rd-q2": "e9b9d1d61a040428",
