@@ -1,5 +1,6 @@
 import hashlib
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 import roicodec
 from roicodec import weights
 from roicodec.errors import ModelMismatchError
-from roicodec.models import registry
+from roicodec.models import registry, store
 from roicodec.models.store import digest
 
 
@@ -78,6 +79,9 @@ def other_weights(tmp_path_factory) -> tuple[bytes, bytes]:
     meta, arrays = weights.read(shipped.path)
     meta["recipe"] = dict(meta["recipe"], note="not the shipped file")
     weights.write(folder / shipped.path.name, arrays, meta)
+    lender = store.borrowed(shipped.path, meta)  # the default borrows its transforms: they come along as they are
+    if lender is not None:
+        shutil.copy(lender, folder)
     image = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(registry, "WEIGHTS", folder)
