@@ -177,7 +177,12 @@ def read_speed(r: dict) -> list[str]:
     for key, paths in r["fresh"].items():
         f = files[key]
         name = f"{key} ({f['megapixels']:g} MP, {f['bpp']:g} bpp)"
-        for path, label in (("torch", "torch (before)"), ("onnx", "ONNX Runtime")):
+        default = f.get("default_model", {}).get("name")
+        for path, label in (("torch", f"torch (before), `{f['model']['name']}`"),
+                            ("onnx", f"ONNX Runtime, `{f['model']['name']}`"),
+                            ("onnx_default", f"ONNX Runtime, `{default}` (the default)")):
+            if path not in paths:
+                continue
             m = paths[path]
             fresh_rows.append([name, label, f"{m['wall_s']['median']:.2f} s", f"{m['peak_mb']['median']:.0f} MB",
                                "yes" if m["torch_imported"] else "no"])

@@ -37,6 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 KODAK = REPO / ".." / "shared" / "data" / "kodak" / "kodim23.png"
 TARGET_WALL_S = 0.5
 TARGET_PEAK_MB = 200
+COMPARED = "rd-q1"
+"""The files' base model: the torch path (the reader before ONNX Runtime) knows no later model. A file of the
+default model (``registry.DEFAULT``) is timed fresh on the ONNX Runtime path too."""
 
 FRESH = r"""
 import sys
@@ -133,16 +136,16 @@ def agreement(models: list[str]) -> dict:
     import torch
 
     from roicodec import weights
-    from roicodec.models import nets, registry
+    from roicodec.models import nets, registry, store
     from roicodec.models.base_model import BaseModel
 
     paths = sorted(KODAK.parent.glob("kodim*.png"))
     out = {}
     for name in models:
         info = registry.info(name)
-        meta, arrays = weights.read(info.path)
+        meta, arrays = store.read(info.path)  # borrowed transforms filled in
         model, net = BaseModel(meta, arrays), nets.build(meta, arrays)
-        head_path = info.path.with_suffix(".preview.npz")
+        head_path = registry._preview_of(info.path, meta)[0]
         head = None
         if head_path.exists():
             head = nets.build_preview(weights.read(head_path)[1])
@@ -236,7 +239,11 @@ def measure(args: argparse.Namespace, sizes: list[tuple[int, int]], tmp: Path, c
         roi = np.zeros((height, width), bool)
         roi[height // 4:height - height // 4, width // 4:width - width // 4] = True
         path = tmp / f"{key}.roi"
-        roicodec.encode(image, roi, path)
+        # The torch path reads the models of its time only: the comparison codes with COMPARED; the default model's
+        # own file is timed on the ONNX Runtime path beside it.
+        roicodec.encode(image, roi, path, model=COMPARED)
+        default_path = tmp / f"{key}-default.roi"
+        roicodec.encode(image, roi, default_path)
         size = path.stat().st_size
         with roicodec.open(path) as f:
             model, layers = f.model, f.layers
@@ -245,15 +252,19 @@ def measure(args: argparse.Namespace, sizes: list[tuple[int, int]], tmp: Path, c
         Image.fromarray(image).save(peers["jpeg2000"], irreversible=True, mct=1, quality_mode="rates",
                                     quality_layers=[image.nbytes / size])
         Image.fromarray(image).save(peers["avif"], quality=50)
+        with roicodec.open(default_path) as f:
+            default_model = {"name": f.model[0], "hash": f.model[1], "bytes": default_path.stat().st_size}
         files.append({"size": key, "megapixels": round(width * height / 1e6, 2), "bytes": size,
+                      "default_model": default_model,
                       "bpp": round(size * 8 / (width * height), 3), "model": {"name": model[0], "hash": model[1]},
                       "layers": list(layers),
                       "peers_bytes": {name: p.stat().st_size for name, p in peers.items()}})
         del image, roi
-        runs: dict[str, list[dict]] = {"torch": [], "onnx": []}
+        runs: dict[str, list[dict]] = {"torch": [], "onnx": [], "onnx_default": []}
         for _ in range(args.runs):
             for name in runs:  # in turn, so that a drift in the machine's state falls on both alike
-                runs[name].append(fresh_run(sys.executable, FRESH, path, envs[name]))
+                runs[name].append(fresh_run(sys.executable, FRESH, default_path if name == "onnx_default" else path,
+                                            envs["torch" if name == "torch" else "onnx"]))
         fresh[key] = {}
         for name, got in runs.items():
             where = {Path(r["roicodec"]).parents[1] for r in got}
