@@ -48,15 +48,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     layers = {"count": 0}
-    decode_tile = ladder.decode_tile
+    apply_tile = ladder.apply_tile  # what the reader applies each tile's layers with
 
     def counting(*args, **kwargs):
         # Counts (tile, layer) pairs; divided by the tile count below, that is whole layers.
-        for level in decode_tile(*args, **kwargs):
+        for level in apply_tile(*args, **kwargs):
             layers["count"] += 1
             yield level
 
-    ladder.decode_tile = counting
+    ladder.apply_tile = counting
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.roi"
         side = args.side
