@@ -105,8 +105,11 @@ def test_broken_pipe_exits_quietly(tmp_path: Path, small_file: bytes) -> None:
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     np.save(tmp_path / "big.npy", rng.integers(0, 256, (2048, 2048, 3), dtype=np.uint8))
+    # A shell starts a foreground command with SIGINT at its default; a job started in the background (as CI may run
+    # the tests) inherits it ignored, and Python then never raises KeyboardInterrupt. Give the child a terminal's.
     child = subprocess.Popen([sys.executable, "-m", "roicodec.cli", "encode", "big.npy", "--tile", "256", "-o",
-                              "big.roi"], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+                              "big.roi"], cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Interrupt once the output is being written (its temporary file exists), as a user pressing Ctrl-C would.
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".big.roi.*.tmp")) and time.monotonic() < deadline and child.poll() is None:
