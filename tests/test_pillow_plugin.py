@@ -210,3 +210,17 @@ def test_a_roi_file_is_never_saved_over_itself(tmp_path, small_file) -> None:
     with Image.open(path) as im:
         im.save(tmp_path / "copy.png")  # any other target is a plain save
     assert (tmp_path / "copy.png").exists()
+
+
+def test_files_of_every_shipped_base_model_open_and_load_through_pillow(tmp_path, small) -> None:
+    # Issue 20's first line, for every model a file may name (the hp models borrow their transforms): in the plain
+    # install this runs without torch (.ci/run); the pixels are the codec's own.
+    image, mask = small
+    for name in registry.available():
+        path = tmp_path / f"{name}.roi"
+        roicodec.encode(image, mask, path, model=name, ladder="avif:50")
+        with Image.open(path) as im:
+            im.load()
+            assert im.info["model"][0] == name and im.n_frames == 2
+            assert np.array_equal(np.asarray(im), roicodec.decode(path.read_bytes()))
+    assert {"hp-q1", "rd-q1", "paper-ae"} <= set(registry.available())

@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
                   if e["codec"] == "base" and e["setting"] in (name, twin) and e["setting"] in measured}
         own = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
+        store.borrowed(info.path, meta)  # the lender is installed with the hash the card will name
         text = card(name, meta, info.path.stat().st_size, own, info.hash.hex(), curve, rd_last[rate], kodak,
                     {**families, "twin": models.get(twin)}, decode)
-        store.read(info.path)  # the lender is installed with the hash the file names
         info.path.with_suffix(".md").write_text(text)
         print(f"wrote {info.path.with_suffix('.md')}")
     return 0

@@ -27,7 +27,7 @@ HYPER_SYNTHESIS = ({"transposed": True, "stride": 2, "padding": 2, "output_paddi
                    {"transposed": False, "stride": 1, "padding": 0, "output_padding": 0, "kernel": 1})
 """``h_s``'s geometry: hyper-latent to latent resolution, then per latent cell a scale index and a mean (twice the
 latent's channels). The last layer is 1x1, not Minnen's 3x3: it runs at the latent's resolution with twice its
-channels, where a 3x3 kernel made four fifths of the decoder's integer arithmetic (0.15 s for a 1.1 MP image),
+channels, where a 3x3 kernel made four fifths of the decoder's integer arithmetic (multiply-adds per latent cell),
 and the two 5x5 layers before it already see each cell's neighbourhood."""
 
 
