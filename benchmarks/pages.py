@@ -178,9 +178,11 @@ def read_speed(r: dict) -> list[str]:
         f = files[key]
         name = f"{key} ({f['megapixels']:g} MP, {f['bpp']:g} bpp)"
         default = f.get("default_model", {}).get("name")
-        for path, label in (("torch", f"torch (before), `{f['model']['name']}`"),
-                            ("onnx", f"ONNX Runtime, `{f['model']['name']}`"),
-                            ("onnx_default", f"ONNX Runtime, `{default}` (the default)")):
+        for path, label in (("torch", f"torch (before), source, `{f['model']['name']}`"),
+                            ("onnx", f"ONNX Runtime, source, `{f['model']['name']}`"),
+                            ("onnx_default", f"ONNX Runtime, source, `{default}` (the default)"),
+                            ("plain", f"ONNX Runtime, plain install, `{f['model']['name']}`"),
+                            ("plain_default", f"ONNX Runtime, plain install, `{default}` (the default)")):
             if path not in paths:
                 continue
             m = paths[path]
@@ -193,14 +195,19 @@ def read_speed(r: dict) -> list[str]:
                               f"{torch_[level]['megapixels_per_s']:.2f}", f"{onnx[level]['megapixels_per_s']:.2f}",
                               f"{torch_[level]['median'] / onnx[level]['median']:.2f}x",
                               f"{onnx['jpeg2000']['megapixels_per_s']:.1f}", f"{onnx['avif']['megapixels_per_s']:.1f}"])
-    first = r["fresh"][t["file"]]["onnx"]
+    first = r["fresh"][t["file"]][t.get("path", "onnx")]
+    plain = r.get("plain_install")
     return [
         made_by(r, "read_speed.json",
                 f"kodim23 mirror-tiled, central ROI of half of each side, default ladder "
                 f"{', '.join(r['files'][0]['layers'])}, base model `{r['files'][0]['model']['name']}`; torch path: the "
                 f"reader at commit `{r['torch_path']['commit'][:10]}`; medians of {r['runs']} runs"),
         "",
-        "A fresh process, `python -c \"from PIL import Image; Image.open(path).load()\"`:",
+        "A fresh process, `python -c \"from PIL import Image; Image.open(path).load()\"`" +
+        (":" if plain is None else
+         f"; \"source\" runs the tree through `PYTHONPATH` (compiled by every process here, where "
+         f"`PYTHONDONTWRITEBYTECODE` is set), \"plain install\" a wheel in a fresh virtual environment, as `pip "
+         f"install roicodec` gives it (torch importable there: {'yes' if plain['torch_importable'] else 'no'}):"),
         "",
         *table(["file", "reader", "wall time", "peak memory", "torch imported"], "llrrl", fresh_rows),
         "",
@@ -209,7 +216,8 @@ def read_speed(r: dict) -> list[str]:
         "",
         *table(["file", "what", "torch", "ONNX Runtime", "speed-up", "JPEG 2000", "AVIF"], "llrrrrr", warm_rows),
         "",
-        f"Targets on the {t['file']} file: at most {t['wall_s']} s and {t['peak_mb']} MB without torch "
+        f"Targets on the {t['file']} file{' of the default model in the plain install' if plain else ''}: at most "
+        f"{t['wall_s']} s and {t['peak_mb']} MB without torch "
         f"({first['wall_s']['median']:.2f} s, {first['peak_mb']['median']:.0f} MB): "
         f"{'met' if t['met_fresh'] else 'not met'}; throughput no worse than the torch path's: "
         f"{'met' if t['met_throughput'] else 'not met'}.",

@@ -19,3 +19,16 @@ def test_object_arrays_are_refused(tmp_path) -> None:
     np.savez(path, meta=np.frombuffer(b"{}", np.uint8), param=np.array([object()], dtype=object))
     with pytest.raises(ValueError):
         weights.read(path)
+
+
+def test_arrays_are_read_when_asked_for(tmp_path) -> None:
+    arrays = {"param/g_a.w": np.ones((2, 2), np.float32), "param/g_s.w": np.arange(3, dtype=np.float32)}
+    path = weights.write(tmp_path / "m.npz", arrays, {"name": "m"}, compressed=True)
+    meta, lazy = weights.open_arrays(path)
+    assert meta == {"name": "m"} and sorted(lazy) == sorted(arrays) and len(lazy) == 2
+    assert lazy._cache == {}  # nothing decompressed yet: a reader takes the decoder's arrays only
+    assert np.array_equal(lazy["param/g_s.w"], arrays["param/g_s.w"]) and list(lazy._cache) == ["param/g_s.w"]
+    with pytest.raises(KeyError):
+        lazy["meta"]  # the meta block is not an array of the model
+    path.unlink()  # the file was read once, whole: no handle stays open on it
+    assert np.array_equal(lazy["param/g_a.w"], arrays["param/g_a.w"])

@@ -3,7 +3,10 @@ cannot run code. Every model of the package (base layer, preview head, segmenter
 
 from __future__ import annotations
 
+import io
 import json
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,41 @@ def read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     return json.loads(arrays.pop("meta").tobytes()), arrays
+
+
+class Arrays(Mapping[str, np.ndarray]):
+    """A weight file's arrays, each read when first asked for: a reader needs the decoder's share of a model, not the
+    encoder's (half of a base file, and every table of another family). The file is read into memory once, so no
+    handle stays open; members are decompressed on demand, under a lock (an ``NpzFile`` is not thread-safe)."""
+
+    def __init__(self, path: Path) -> None:
+        self._npz = np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
+        self._keys = [k for k in self._npz.files if k != "meta"]
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def meta(self) -> dict[str, Any]:
+        return json.loads(self._npz["meta"].tobytes())
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        with self._lock:
+            if key not in self._cache:
+                if key not in self._keys:
+                    raise KeyError(key)
+                self._cache[key] = self._npz[key]
+            return self._cache[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def open_arrays(path: Path) -> tuple[dict[str, Any], Arrays]:
+    """``(meta, arrays)`` of a weight file, the arrays read as they are used (:class:`Arrays`)."""
+    arrays = Arrays(path)
+    return arrays.meta(), arrays
 
 
 def read_meta(path: Path) -> dict[str, Any]:

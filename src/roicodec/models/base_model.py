@@ -9,7 +9,7 @@ synthesises it a tile at a time and refines each tile with its enhancement layer
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,15 @@ class BaseModel:
     """A weight file's transforms (graphs of :mod:`roicodec.models.runtime`, made when first needed: a reader never
     builds the encoder's) and its latent coder."""
 
-    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], graphs: Path | None = None) -> None:
-        """``graphs``: the folder of the graphs (default: the package's)."""
+    def __init__(self, meta: dict[str, Any], arrays: Mapping[str, np.ndarray], graphs: Path | None = None) -> None:
+        """``graphs``: the folder of the graphs (default: the package's). ``arrays`` may read lazily
+        (:func:`roicodec.models.store.read`): a part's parameters are taken when its graph is first made."""
         self.meta = meta
         self._folder = graphs
         self.architecture = meta["architecture"]
         self.config = dict(meta.get("config", {"latent_channels": meta["latent_channels"]}))
         self.latent_channels = int(meta["latent_channels"])
-        self._params = runtime.parameters(arrays)
+        self._arrays = arrays
         self._graphs: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         self._lock = threading.Lock()
         self.coder: LatentCoder | HyperpriorCoder
@@ -60,17 +61,20 @@ class BaseModel:
         else:
             freqs = [arrays[f"freq/{c}"] for c in range(self.latent_channels)]
             self.coder = LatentCoder(arrays["offsets"], freqs)
-        self._preview: dict[str, Any] | None = None
+        self._preview: Mapping[str, np.ndarray] | None = None
 
     def _graph(self, part: str) -> Callable[[np.ndarray], np.ndarray]:
         with self._lock:
             if part not in self._graphs:
                 if part == "preview":
                     assert self._preview is not None
-                    self._graphs[part] = runtime.Graph("PreviewHead", self._preview["config"], part,
-                                                       self._preview["params"], self._folder)
+                    latent, width = self._preview["param/net.0.weight"].shape[:2]
+                    config = {"latent_channels": int(latent), "width": int(width)}
+                    self._graphs[part] = runtime.Graph("PreviewHead", config, part,
+                                                       runtime.parameters(self._preview), self._folder)
                 else:
-                    self._graphs[part] = runtime.Graph(self.architecture, self.config, part, self._params,
+                    self._graphs[part] = runtime.Graph(self.architecture, self.config, part,
+                                                       runtime.parameters(self._arrays, runtime.PREFIX[part] + "."),
                                                        self._folder)
             return self._graphs[part]
 
@@ -78,11 +82,10 @@ class BaseModel:
     def has_preview(self) -> bool:
         return self._preview is not None
 
-    def attach_preview(self, arrays: dict[str, np.ndarray]) -> None:
-        """Take the preview head's parameters (a separate weight file made for these exact weights)."""
-        latent, width = arrays["param/net.0.weight"].shape[:2]
-        self._preview = {"config": {"latent_channels": int(latent), "width": int(width)},
-                         "params": runtime.parameters(arrays)}
+    def attach_preview(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Take the preview head's parameters (a separate weight file made for these exact weights; read when the
+        first preview is made)."""
+        self._preview = arrays
 
     def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
         """The base payload of a latent, and the latent the decoder will read from it (symbols beyond the coding

@@ -79,7 +79,7 @@ def _load(path: Path) -> Any:
     model = BaseModel(meta, arrays)
     preview, base = _preview_of(path, meta)
     if preview.exists():
-        preview_meta, preview_arrays = weights.read(preview)
+        preview_meta, preview_arrays = weights.open_arrays(preview)
         # A head distilled from other weights would preview another decoder: use it only with its own base.
         if preview_meta["base_hash"] == digest(base).hex():
             model.attach_preview(preview_arrays)

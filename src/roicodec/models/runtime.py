@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,12 @@ class Graph:
         return self._session.run(None, {self._input: x})[0]
 
 
-def parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A weight file's ``param/*`` arrays by their module names, as float32: float16 storage halves a file, and the
-    model it defines is the float32 value of those numbers."""
-    return {k.removeprefix("param/"): v.astype(np.float32) for k, v in arrays.items() if k.startswith("param/")}
+def parameters(arrays: Mapping[str, np.ndarray], prefix: str = "") -> dict[str, np.ndarray]:
+    """A weight file's ``param/PREFIX*`` arrays by their module names, as float32: float16 storage halves a file, and
+    the model it defines is the float32 value of those numbers. Only those arrays are read (``arrays`` may read
+    lazily)."""
+    start = f"param/{prefix}"
+    return {k.removeprefix("param/"): arrays[k].astype(np.float32) for k in arrays if k.startswith(start)}
 
 
 def _varint(data: bytes, i: int) -> tuple[int, int]:

@@ -9,6 +9,8 @@ transforms, each ``hp-q`` model adds an entropy model to its ``rd-q`` twin.
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +65,32 @@ def borrowed(path: Path, meta: dict[str, Any], folder: Path | None = None) -> Pa
     return other
 
 
-def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A base weight file's ``(meta, arrays)``, with any borrowed transforms filled in (see :func:`borrowed`)."""
-    meta, arrays = weights.read(path)
+def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], Mapping[str, np.ndarray]]:
+    """A base weight file's ``(meta, arrays)``, with any borrowed transforms filled in (see :func:`borrowed`). Each
+    array is read when first used (:class:`roicodec.weights.Arrays`), so that a reader decompresses the decoder's
+    weights and tables only, not the encoder's."""
+    meta, arrays = weights.open_arrays(path)
     other = borrowed(path, meta, folder)
-    if other is not None:
-        arrays.update({k: v for k, v in weights.read(other)[1].items() if k.startswith(TRANSFORMS)})
-    return meta, arrays
+    if other is None:
+        return meta, arrays
+    lent = weights.open_arrays(other)[1]
+    return meta, ChainMap(arrays, _Only(lent, TRANSFORMS))
+
+
+class _Only(Mapping[str, np.ndarray]):
+    """The arrays of ``source`` whose names start with one of ``prefixes``."""
+
+    def __init__(self, source: Mapping[str, np.ndarray], prefixes: tuple[str, ...]) -> None:
+        self._source = source
+        self._keys = [k for k in source if k.startswith(prefixes)]
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._source[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
