@@ -23,7 +23,7 @@ def _copy(src: Path, dst: Path, box: tuple[int, int, int, int] | None, resize: t
 
 def make(root: Path) -> Path:
     """``root`` filled like ../shared/data: camvid (2 + 2 frames), ecssd (10), dsb2018_train (10), dsb2018 (2),
-    bbbc039 (2, 16-bit)."""
+    bbbc039 (3, 16-bit: one each to train, select and report)."""
     for split in ("train", "val"):
         for path in sorted((DATA / "camvid" / split).glob("*.jpg"))[:2]:
             _copy(path, root / "camvid" / split / path.name, None, (64, 48), False)
@@ -33,7 +33,7 @@ def make(root: Path) -> Path:
         _copy(path, root / "ecssd" / "images" / path.name, None, (80, 60), False)
         mask = DATA / "ecssd" / "masks" / f"{path.stem}.png"
         _copy(mask, root / "ecssd" / "masks" / mask.name, None, (80, 60), True)
-    for folder, count in (("dsb2018_train", 10), ("dsb2018", 2), ("bbbc039", 2)):
+    for folder, count in (("dsb2018_train", 10), ("dsb2018", 2), ("bbbc039", 3)):
         for path in sorted((DATA / folder / "images").glob("*.png"))[:count]:
             box = (0, 0, 64, 64)
             _copy(path, root / folder / "images" / path.name, box, None, False)
