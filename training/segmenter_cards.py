@@ -5,6 +5,8 @@
 
 With ``--work`` the run's ``log.jsonl`` (every evaluation on the selection split) and ``report.json`` (the report
 sets, scored once at the end) are first copied to ``docs/results/segmenters/NAME.jsonl`` and ``NAME.report.json``;
+a run that started from an earlier run's weights (``--init out/.../NAME.npz``) has that run's log and report copied
+beside them as ``NAME.stage1.jsonl`` and ``NAME.stage1.report.json``, and the card names both stages;
 the card (``src/roicodec/segment/weights/NAME.md``) is then made from those two files, the recipe inside the
 exported weights and, where it has the model, ``docs/results/segment_speed.json``. The exported weights must be the
 ones the report scored (their SHA-256 is checked).
@@ -119,12 +121,22 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
     init = r.get("init")
     started = (f"started from `{init['from']}` (SHA-256 `{init['sha256']}…`: {init['tensors']} of {init['of']} "
                "tensors matched by name and shape)" if init else "trained from random weights")
+    stage1 = _stage1(name)
+    if stage1 is not None:
+        first_log, first_report = stage1
+        first = first_report.get("command", "?").removesuffix(" (at its end)")
+        started += (f", the weights of stage 1: `{first}`, {first_log[-1]['iter']:,} iterations, its every "
+                    f"evaluation in [`docs/results/segmenters/{name}.stage1.jsonl`](../../../../docs/results/"
+                    f"segmenters/{name}.stage1.jsonl) and its report in [`{name}.stage1.report.json`](../../../../"
+                    f"docs/results/segmenters/{name}.stage1.report.json)")
     inputs = ("8-bit RGB as it is (gray repeated to 3 channels), ImageNet mean/std" if embedded.input == "rgb" else
               "any depth: `roicodec.segment.normalise.microscopy_rgb` (percentiles 1 and 99.8 of the image to 0 and "
               "255, one stretch for all channels, gray repeated to RGB), then mean 127.5, std 64; the trainer uses "
               "the same function")
     scale = f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale"
     evaluations = len(log)
+    words = r["command"].split()
+    work = words[words.index("--work") + 1] if "--work" in words[:-1] else f"out/seg-{dataset}"
     return f"""# Model card: `{name}`
 
 <!-- made by python -m training.segmenter_cards from docs/results/segmenters/{name}.jsonl and {name}.report.json -->
@@ -145,8 +157,8 @@ inside the package so that automatic ROI works offline.
 
 ## Recipe
 
-`{r['command']}`, then `python -m training.export out/seg-{dataset}/{name}.npz` and
-`python -m training.segmenter_cards --work out/seg-{dataset}`.
+`{r['command']}`, then `python -m training.export {work}/{name}.npz` and
+`python -m training.segmenter_cards --work {work}`.
 
 {r['iters']:,} iterations of batch {r['batch']}, {r['crop']}x{r['crop']} crops (`training/{dataset}.py` gives the
 augmentation), AdamW at {r['lr']} (weight decay {r['weight_decay']}; {r['warmup']} iterations of warm-up, then poly
@@ -178,13 +190,28 @@ Speed: {_speed(name)}.
 """
 
 
+def _stage1(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """The committed log and report of the run whose weights this model's run started from, if it had one."""
+    log, rep = RESULTS / f"{name}.stage1.jsonl", RESULTS / f"{name}.stage1.report.json"
+    return (read_log(log), json.loads(rep.read_text())) if log.exists() and rep.exists() else None
+
+
 def publish(work: Path) -> str:
-    """Copy a run's log and report into docs/results/segmenters/; the model's name."""
+    """Copy a run's log and report into docs/results/segmenters/ (and those of the run its weights started from,
+    when that was a run's folder); the model's name."""
     rep = json.loads((work / "report.json").read_text())
     name = rep["model"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(work / "log.jsonl", RESULTS / f"{name}.jsonl")
     shutil.copyfile(work / "report.json", RESULTS / f"{name}.report.json")
+    meta = weights.read_meta(work / f"{name}.npz")
+    init = (meta["recipe"].get("init") or {}).get("from")
+    earlier = Path(init).parent if init and init.endswith(".npz") else None
+    for suffix in (".stage1.jsonl", ".stage1.report.json"):
+        (RESULTS / f"{name}{suffix}").unlink(missing_ok=True)
+    if earlier is not None and (earlier / "log.jsonl").exists() and (earlier / "report.json").exists():
+        shutil.copyfile(earlier / "log.jsonl", RESULTS / f"{name}.stage1.jsonl")
+        shutil.copyfile(earlier / "report.json", RESULTS / f"{name}.stage1.report.json")
     return name
 
 

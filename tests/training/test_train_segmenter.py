@@ -101,6 +101,29 @@ def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, 
     assert seg.model == name
 
 
+def test_a_second_stage_card_names_the_run_it_started_from(data, tmp_path, monkeypatch) -> None:
+    from training import export, segmenter as train, segmenter_cards
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    base = ["--dataset", "nuclei", "--data", str(data), *TOY, "--iters", "2"]
+    assert train.main([*base, "--work", str(first)]) == 0
+    assert train.main([*base, "--work", str(second), "--init", str(first / f"{NUCLEI}.npz")]) == 0
+    package, results = tmp_path / "package", tmp_path / "results"
+    assert export.main([str(second / f"{NUCLEI}.npz"), "--to", str(package)]) == 0
+    monkeypatch.setattr(segmenter_cards, "weights_path", lambda n: package / f"{n}.npz")
+    monkeypatch.setattr(segmenter_cards, "RESULTS", results)
+    assert segmenter_cards.main(["--work", str(second)]) == 0
+    assert (results / f"{NUCLEI}.stage1.jsonl").read_text() == (first / "log.jsonl").read_text()
+    assert (results / f"{NUCLEI}.stage1.report.json").read_text() == (first / "report.json").read_text()
+    card = (package / f"{NUCLEI}.md").read_text()
+    assert f"the weights of stage 1: `python -m training.segmenter {' '.join(base)} --work {first}`" in card
+    assert f"python -m training.segmenter_cards --work {second}" in card
+    # The card of a run that started from random weights drops the stale stage-1 files.
+    assert export.main([str(first / f"{NUCLEI}.npz"), "--to", str(package)]) == 0
+    assert segmenter_cards.main(["--work", str(first)]) == 0 and not (results / f"{NUCLEI}.stage1.jsonl").exists()
+    assert "stage 1" not in (package / f"{NUCLEI}.md").read_text()
+
+
 @pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
 def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> None:
     from shared_data import DATA
