@@ -24,6 +24,9 @@ UNLABELLED = 11
 SHARES = {"selection": 0.5, "report": None}
 SPLIT_RULE = "CamVid train's 367 frames train; val's 101 frames ordered by SHA-256 of 'camvid/<file stem>': the " \
              "first 50 selection (chooses the checkpoint), the other 51 report (scored once, at the end)"
+ABOUT = ("CamVid, SegNet's 11-class version (Brostow et al. 2008), its frames re-encoded as JPEG at quality 95, "
+         "4:4:4, before they reached the shared data (labels untouched); CC BY-NC 4.0")
+"""Where the data come from and under what terms, for the model card."""
 CONFIG = Path(__file__).resolve().parents[1] / "src" / "roicodec" / "segment" / "configs" / EMBEDDED_MODELS[EMBEDDED].config
 
 
@@ -71,5 +74,4 @@ def load(root: Path) -> Dataset:
     selection = [read(folder, "val", n) for n in split["selection"]]
     return Dataset(EMBEDDED, DATASET, CONFIG, CLASSES, train, selection, sample,
                    class_weights=True,
-                   notes={"data": "CamVid, SegNet's 11-class version (Brostow et al. 2008), frames re-encoded as "
-                                  "JPEG q95 4:4:4; CC BY-NC 4.0", "split": SPLIT_RULE})
+                   notes={"data": ABOUT, "split": SPLIT_RULE})

@@ -19,6 +19,9 @@ SHARES = {"train": 0.8, "selection": 0.1, "report": None}
 SPLIT_RULE = "ECSSD's 600 images ordered by SHA-256 of 'ecssd/<file stem>': the first 480 train, the next 60 " \
              "selection (chooses the checkpoint), the last 60 report (scored once, at the end)"
 CLASSES = ("background", "subject")
+ABOUT = ("ECSSD (Yan et al. 2013, CUHK), 600 photographs of about 400x300 with binary salient-object masks; "
+         "research use")
+"""Where the data come from and under what terms, for the model card."""
 CONFIG = Path(__file__).resolve().parents[1] / "src" / "roicodec" / "segment" / "configs" / EMBEDDED_MODELS[SALIENT].config
 
 
@@ -58,5 +61,4 @@ def load(root: Path) -> Dataset:
     scaled = {k: [resize_pair(*read(root, n), short) for n in split[k]] for k in ("train", "selection")}
     return Dataset(SALIENT, DATASET, CONFIG, CLASSES, scaled["train"], scaled["selection"], sample,
                    init=EMBEDDED,
-                   notes={"data": "ECSSD (Yan et al. 2013, CUHK), 600 photographs of about 400x300 with binary "
-                                  "salient-object masks; research use", "split": SPLIT_RULE})
+                   notes={"data": ABOUT, "split": SPLIT_RULE})

@@ -32,6 +32,9 @@ SPLIT_RULE = "dsb2018_train's 500 images ordered by SHA-256 of 'nuclei/<file ste
              "first 40 train (bbbc039_train), the next 10 selection (bbbc039_selection), the other 50 report; report " \
              "sets, scored once at the end: dsb2018 (the 49 stage-1 test images) and bbbc039 (those 50)"
 CLASSES = ("background", "nucleus")
+ABOUT = ("2018 Data Science Bowl stage-1 train (BBBC038, Caicedo et al. 2019, with the community's fixes) and "
+         "stage-1 test; BBBC039 (Caicedo et al. 2019); all CC0")
+"""Where the data come from and under what terms, for the model card."""
 CONFIG = Path(__file__).resolve().parents[1] / "src" / "roicodec" / "segment" / "configs" / EMBEDDED_MODELS[NUCLEI].config
 REPORT_SETS = ("dsb2018", "bbbc039")
 
@@ -80,6 +83,4 @@ def load(root: Path) -> Dataset:
 
     network = {k: pairs("dsb2018_train", k) + pairs("bbbc039", f"bbbc039_{k}") for k in ("train", "selection")}
     return Dataset(NUCLEI, DATASET, CONFIG, CLASSES, network["train"], network["selection"], sample,
-                   notes={"data": "2018 Data Science Bowl stage-1 train (BBBC038, Caicedo et al. 2019, with the "
-                                  "community's fixes) and stage-1 test; BBBC039 (Caicedo et al. 2019); all CC0",
-                          "split": SPLIT_RULE})
+                   notes={"data": ABOUT, "split": SPLIT_RULE})

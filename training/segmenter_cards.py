@@ -24,6 +24,7 @@ from typing import Any
 from roicodec import digest, weights
 from roicodec.segment.build import load_config
 from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
+from training.evaluate_segmenter import dataset_module
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results" / "segmenters"
@@ -151,7 +152,7 @@ inside the package so that automatic ROI works offline.
 | architecture | mmseg `SwinTransformer`: patch 4, embed dims {bb.embed_dims}, depths {tuple(bb.depths)}, heads {tuple(bb.num_heads)}, window {bb.window_size}; mmseg `SegformerHead`, {head.channels} channels; {params:,} parameters |
 | classes | {', '.join(meta['classes'])}; default ROI class: {', '.join(cfg.get('roi_classes', ()))} |
 | inference | {scale}, windows of {embedded.window}; input: {inputs} |
-| data | {r['data']} — see `training/{dataset}.py` |
+| data | {dataset_module(dataset).ABOUT}; from the shared data folder, read by `training/{dataset}.py` |
 | split | {split['rule']} ({counts}); the lists: [`training/splits/{dataset}.json`](../../../../training/splits/{dataset}.json) |
 | licence | {LICENCE[dataset]} |
 
