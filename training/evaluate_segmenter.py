@@ -17,6 +17,7 @@ the figures per modality. CamVid: IoU per class and their mean.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -106,9 +107,14 @@ def score_camvid(segmenter: Segmenter, items: list[Item], classes: tuple[str, ..
             "IoU": {name: None if np.isnan(v) else round(float(v), 4) for name, v in zip(classes, iou)}}
 
 
-def report(dataset: str, sets: dict[str, list[Item]], model: str, checkpoint: str | None) -> dict[str, Any]:
-    """The figures of ``model`` (with ``checkpoint``, if given) on each of ``sets``."""
+def report(dataset: str, sets: dict[str, list[Item]], model: str, checkpoint: str | None,
+           threshold: str | None = None) -> dict[str, Any]:
+    """The figures of ``model`` (with ``checkpoint``, if given) on each of ``sets``; ``threshold`` replaces a binary
+    model's own decision threshold (a number, or ``"likelier"`` for the likelier class)."""
     segmenter = load_segmenter(model, checkpoint)
+    if threshold is not None:
+        segmenter = copy.copy(segmenter)  # the cached one keeps its own
+        segmenter.threshold = None if threshold == "likelier" else float(threshold)
     classes = dataset_module(dataset).CLASSES
     if tuple(c.lower() for c in segmenter.classes) != tuple(c.lower() for c in classes):
         raise SystemExit(f"{segmenter.name} does not predict {dataset}'s classes {classes}: {segmenter.classes}")
@@ -122,7 +128,8 @@ def report(dataset: str, sets: dict[str, list[Item]], model: str, checkpoint: st
                                      items)
     weights = Path(resolve(model, checkpoint).checkpoint)
     return {"model": segmenter.name, "checkpoint": checkpoint, "weights_sha256": digest.sha256(weights).hex()[:16],
-            "dataset": dataset, "sets": out, "seconds": round(time.perf_counter() - tic, 1)}
+            "dataset": dataset, "threshold": segmenter.threshold, "sets": out,
+            "seconds": round(time.perf_counter() - tic, 1)}
 
 
 def report_sets(dataset: str, data: Path, split: str = "report") -> dict[str, list[Item]]:
@@ -144,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="report: the dataset's report sets (they chose nothing); val: CamVid's whole val")
     parser.add_argument("--model", help="a model name or local config (default: the dataset's embedded model)")
     parser.add_argument("--checkpoint", help="weights replacing the model's own")
+    parser.add_argument("--threshold", help="a binary model's decision threshold on class 1 in place of its own "
+                        "(likelier: the likelier class)")
     args = parser.parse_args(argv)
     sets = report_sets(args.dataset, args.data, args.split)
     model = args.model or {"camvid": "camvid", "ecssd": "salient", "nuclei": "nuclei"}[args.dataset]
-    result = report(args.dataset, sets, model, args.checkpoint)
+    result = report(args.dataset, sets, model, args.checkpoint, args.threshold)
     result["split"] = args.split
     result["command"] = " ".join(["python -m training.evaluate_segmenter", *(sys.argv[1:] if argv is None else argv)])
     print(json.dumps(result, indent=2))

@@ -12,7 +12,8 @@ plus, for the binary models, a soft Dice term on the foreground; AdamW with line
 Every ``--eval-every`` iterations the model is scored on the *selection* split, every evaluation goes to
 ``log.jsonl`` in ``--work``, and the best so far is written there as ``NAME.npz``; ``last.ckpt`` lets a stopped
 run resume where it was. When the last iteration is done, the chosen weights are scored once on the *report* sets,
-which chose nothing, through the ``--roi auto`` path: ``report.json``. ``python -m training.segmenter_cards --work
+which chose nothing, through the ``--roi auto`` path: ``report.json``. A binary model first gets its decision threshold
+on the selection split (:func:`choose_threshold`). ``python -m training.segmenter_cards --work
 DIR`` then commits the log and the report in docs/results/segmenters/ and writes the model card from them.
 """
 
@@ -29,10 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from roicodec import atomic, digest
+from roicodec import atomic, digest, weights
 from roicodec.segment.build import build_model, load_config
 from roicodec.segment.checkpoints import read_checkpoint
 from roicodec.segment.metrics import class_iou, confusion
+from roicodec.segment.segmenter import load_segmenter
 from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
 from roicodec.segment.store import save_weights
 from training.checkpoint import Checkpoint
@@ -122,6 +124,43 @@ def warm_start(model: torch.nn.Module, init: str) -> dict[str, Any]:
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(taken, strict=False)
     return {"from": init, "sha256": digest.sha256(path).hex()[:16], "tensors": len(taken), "of": len(own)}
+
+
+THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))
+"""The decision thresholds a binary model's run tries on its selection split, 0.3 to 0.9."""
+
+
+def choose_threshold(dataset: Dataset, out: Path) -> float | None:
+    """For a binary model, the probability of class 1 from which a pixel is labelled 1 that gives the best mean IoU on
+    the selection split, through the ``--roi auto`` path; stored in the chosen weights' meta (``threshold``, with every
+    score tried), once. Trained with a Dice term, the models lean to their foreground: on the nuclei model's
+    selection split 0.7 scored 0.863 against 0.847 for the likelier class."""
+    if len(dataset.classes) != 2:
+        return None
+    meta, arrays = weights.read(out)
+    if "threshold" in meta:
+        return float(meta["threshold"])
+    load_segmenter.cache_clear()
+    segmenter = load_segmenter(dataset.name, str(out))
+    found = []
+    for image, label in dataset.selection:
+        result = segmenter(image)
+        p = np.where(result.labels == 1, result.confidence, 1 - result.confidence)
+        found.append((p, label))
+    scores = {}
+    for t in THRESHOLDS:
+        per_image = []
+        for p, label in found:
+            keep = label != IGNORE
+            inter, union = overlap((p >= t) & keep, (label == 1) & keep)
+            per_image.append(inter / union if union else 1.0)
+        scores[t] = round(float(np.mean(per_image)), 4)
+    best = max(THRESHOLDS, key=lambda t: (scores[t], -abs(t - 0.5)))
+    meta = dict(meta, threshold=best, threshold_selection={f"{t:.2f}": v for t, v in scores.items()})
+    weights.write(out, arrays, meta, compressed=True)
+    load_segmenter.cache_clear()
+    print(f"threshold {best} (selection mean IoU {scores[best]:.4f}; 0.5 gives {scores[0.5]:.4f})", flush=True)
+    return best
 
 
 def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str]) -> Path:
@@ -227,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     save_weights(out, model.state_dict(), meta)
                 checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
     print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
+    choose_threshold(dataset, out)
     path = finish(dataset, args.data, out, work, argv)
     print(f"report: {path}; into the package: python -m training.export {out}, then python -m "
           f"training.segmenter_cards --work {work}", flush=True)

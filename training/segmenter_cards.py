@@ -129,12 +129,18 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
         started += (f", the weights of stage 1: `{first}`, {first_log[-1]['iter']:,} iterations, its every "
                     f"evaluation in [`docs/results/segmenters/{name}.stage1.jsonl`](../../../../docs/results/"
                     f"segmenters/{name}.stage1.jsonl) and its report in [`{name}.stage1.report.json`](../../../../"
-                    f"docs/results/segmenters/{name}.stage1.report.json)")
+                    f"docs/results/segmenters/{name}.stage1.report.json); `training/{dataset}.py` says why there are two stages "
+                    "and how stage 1's data differed")
     inputs = ("8-bit RGB as it is (gray repeated to 3 channels), ImageNet mean/std" if embedded.input == "rgb" else
               "any depth: `roicodec.segment.normalise.microscopy_rgb` (percentiles 1 and 99.8 of the image to 0 and "
               "255, one stretch for all channels, gray repeated to RGB), then mean 127.5, std 64; the trainer uses "
               "the same function")
     scale = f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale"
+    if "threshold" in meta:
+        tried = ", ".join(f"{t}: {v:.3f}" for t, v in meta["threshold_selection"].items())
+        scale += (f"; a pixel is {meta['classes'][1]} where that class's probability is at least "
+                  f"{meta['threshold']}, the threshold that scored best on the selection split after training "
+                  f"(mean IoU per threshold: {tried})")
     evaluations = len(log)
     words = r["command"].split()
     work = words[words.index("--work") + 1] if "--work" in words[:-1] else f"out/seg-{dataset}"

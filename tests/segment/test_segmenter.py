@@ -65,3 +65,25 @@ def test_unsupported_pixels_are_refused(embedded) -> None:
         embedded(np.zeros((8, 8, 4), np.uint8))
     with pytest.raises(UnsupportedImageError, match="8-bit"):
         embedded(np.zeros((8, 8, 3), np.uint16))
+
+
+def test_a_binary_models_threshold_decides_its_labels() -> None:
+    import torch
+
+    class Ramp(torch.nn.Module):
+        """Logits (0, x) with x rising from -3 to 3 along the image: p(class 1) = sigmoid(x)."""
+
+        def extract_feat(self, x):
+            return x
+
+        def decode_head(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
+            return torch.stack([torch.zeros_like(ramp), ramp])[None]
+
+    image = np.zeros((8, 61), np.uint8)
+    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+    p1 = torch.sigmoid(torch.linspace(-3, 3, 61)).numpy()
+    likelier, strict = Segmenter(Ramp(), *args)(image), Segmenter(Ramp(), *args, threshold=0.7)(image)
+    assert np.array_equal(likelier.labels[0], p1 > 0.5) and np.array_equal(strict.labels[0], p1 >= 0.7)
+    # The confidence stays the probability of the label given.
+    assert np.allclose(strict.confidence[0], np.where(p1 >= 0.7, p1, 1 - p1), atol=1e-6)

@@ -74,6 +74,10 @@ def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, 
     out = work / f"{name}.npz"
     meta = read_meta(out)
     assert meta["classes"][1] in ("subject", "nucleus") and meta["recipe"]["dice"] == 1.0
+    # The decision threshold was chosen on the selection split, from every one tried, and inference uses it.
+    assert meta["threshold"] in train.THRESHOLDS and len(meta["threshold_selection"]) == len(train.THRESHOLDS)
+    assert meta["threshold_selection"][f"{meta['threshold']:.2f}"] == max(meta["threshold_selection"].values())
+    assert load_segmenter(name, str(out)).threshold == meta["threshold"]
     # ECSSD starts from the CamVid model's backbone; nuclei from random weights (its data are CC0, CamVid's are not).
     assert (meta["recipe"]["init"] is not None) == (dataset == "ecssd")
     report = json.loads((work / "report.json").read_text())

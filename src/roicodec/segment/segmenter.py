@@ -73,7 +73,7 @@ class Segmenter:
 
     def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
-                 name: str, device: str = "cpu", input: str = "rgb") -> None:
+                 name: str, device: str = "cpu", input: str = "rgb", threshold: float | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = classes
         self.roi_classes = roi_classes
@@ -85,6 +85,10 @@ class Segmenter:
         self.device = device
         self.input = input
         """``"rgb"``: 8-bit images as they are; ``"microscopy"``: any depth through ``normalise.microscopy_rgb``."""
+        self.threshold = threshold
+        """For a two-class model, the probability of class 1 from which a pixel is labelled 1 (``None``: the likelier
+        class, as 0.5). Trained with a Dice term, a binary model leans to class 1; the trainer picks this on the
+        selection split (``training/segmenter.py``) and stores it with the weights."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         if self.short_side is None:
@@ -119,6 +123,9 @@ class Segmenter:
             for done, ((y0, y1, iy0, iy1), (x0, x1, ix0, ix1)) in enumerate(plan, 1):
                 probs = self._logits(work[iy0:iy1, ix0:ix1]).softmax(0)[:, y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0]
                 best, index = probs.max(0)
+                if self.threshold is not None and len(self.classes) == 2:
+                    index = (probs[1] >= self.threshold).to(index.dtype)
+                    best = probs.gather(0, index[None])[0]
                 labels[y0:y1, x0:x1] = index.cpu().numpy()
                 confidence[y0:y1, x0:x1] = best.cpu().numpy()
                 if progress:
@@ -165,5 +172,6 @@ def load_segmenter(model: str | None = None, checkpoint: str | None = None, devi
     std = tuple(preprocess.get("std", (58.395, 57.12, 57.375)))
     classes = _class_names(meta, cfg, net.decode_head.num_classes)
     roi_classes = source.roi_classes or tuple(cfg.get("roi_classes", ()))
+    threshold = meta.get("threshold")
     return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device,
-                     source.input)
+                     source.input, None if threshold is None else float(threshold))
