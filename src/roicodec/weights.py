@@ -24,13 +24,6 @@ def write(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any], *, co
     return path
 
 
-def read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """``(meta, arrays)`` of a weight file."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    return json.loads(arrays.pop("meta").tobytes()), arrays
-
-
 class Arrays(Mapping[str, np.ndarray]):
     """A weight file's arrays, each read when first asked for: a reader needs the decoder's share of a model, not the
     encoder's (half of a base file, and every table of another family). The file is read into memory once, so no
@@ -38,7 +31,7 @@ class Arrays(Mapping[str, np.ndarray]):
 
     def __init__(self, path: Path) -> None:
         self._npz = np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
-        self._keys = [k for k in self._npz.files if k != "meta"]
+        self._keys = dict.fromkeys(k for k in self._npz.files if k != "meta")  # ordered, and O(1) to test
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -58,6 +51,12 @@ class Arrays(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(meta, arrays)`` of a weight file, every array read."""
+    meta, arrays = open_arrays(path)
+    return meta, dict(arrays)
 
 
 def open_arrays(path: Path) -> tuple[dict[str, Any], Arrays]:

@@ -82,7 +82,7 @@ class _Only(Mapping[str, np.ndarray]):
 
     def __init__(self, source: Mapping[str, np.ndarray], prefixes: tuple[str, ...]) -> None:
         self._source = source
-        self._keys = [k for k in source if k.startswith(prefixes)]
+        self._keys = dict.fromkeys(k for k in source if k.startswith(prefixes))
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._keys:
