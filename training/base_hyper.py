@@ -21,8 +21,11 @@ the ratio of its folded layers to the middle rate's, which recovers the family t
 ``--freeze`` iterations only the hyper branch learns, so that its random start does not pull the transforms away;
 those iterations skip the synthesis and cost about a third. With ``--freeze`` equal to ``--iters`` the transforms
 never train, and each exported ``hp-q`` file borrows its ``rd-q`` twin's (``roicodec.models.store.borrowed``): the
-family then ships as entropy models over the rd transforms, a fraction of a megabyte each. The run checkpoints to
-``--work`` and resumes from there.
+family then ships as entropy models over the rd transforms, a fraction of a megabyte each. When they do train
+(``hp2``: ``--name hp2 --freeze 5000 --iters 18000``), the first rate's file holds the shared transforms unfolded and
+every file its rate's gains, folded in when the file is read (``roicodec.models.store``): one copy of the transforms
+for the family, not five. The warm-up of the transforms' step size counts from their unfreezing. The run
+checkpoints to ``--work`` and resumes from there.
 """
 
 from __future__ import annotations
@@ -271,15 +274,22 @@ def augment(x: torch.Tensor, rng: np.random.Generator, dark: float, permute: flo
 
 
 def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, recipe: dict[str, Any],
-                     config: dict[str, Any], lender: dict[str, str] | None = None) -> Path:
+                     config: dict[str, Any], lender: dict[str, str] | None = None, gains: bool = False) -> Path:
     """One rate's weight file: g_a, g_s and h_a as float16 (the shipped model is what float16 holds), h_s as
-    integers, the z and y coding tables as integer counts. With ``lender`` (``{"model", "hash"}`` of the rd file the
-    transforms came from, when they never trained) g_a and g_s are not stored: the file borrows them
-    (:func:`roicodec.models.store.borrowed`)."""
+    integers, the z and y coding tables as integer counts. With ``lender`` (``{"model", "hash"}`` of the file the
+    transforms come from) g_a and g_s are not stored: the file borrows them (:func:`roicodec.models.store.borrowed`).
+    With ``gains`` the transforms are the family's shared ones and the file holds its rate's gains, which
+    :func:`roicodec.models.store.read` folds in; without, the gains are folded in here."""
     net = family.export(rate)
-    arrays: dict[str, np.ndarray] = {f"param/{k}": v.detach().numpy().astype(np.float16)
-                                     for k, v in net.state_dict().items()
+    state = {k: v.detach() for k, v in net.state_dict().items()}
+    if gains:
+        state.update({f"g_a.{k}": v.detach() for k, v in family.net.g_a.state_dict().items()})
+        state.update({f"g_s.{k}": v.detach() for k, v in family.net.g_s.state_dict().items()})
+    arrays: dict[str, np.ndarray] = {f"param/{k}": v.numpy().astype(np.float16) for k, v in state.items()
                                      if lender is None or not f"param/{k}".startswith(store.TRANSFORMS)}
+    if gains:
+        arrays["gain/analysis"] = family.log_gain[rate].detach().exp().numpy().astype(np.float32)
+        arrays["gain/synthesis"] = family.log_inv_gain[rate].detach().exp().numpy().astype(np.float32)
     z_offsets, z_freqs = family.z_densities[rate].tables()
     arrays["z_offsets"] = z_offsets
     for c, f in enumerate(z_freqs):
@@ -294,6 +304,8 @@ def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, reci
             "config": config, "recipe": recipe, "h_s": specs, "scales": [float(s) for s in SCALES]}
     if lender is not None:
         meta["transforms"] = lender
+    if gains:
+        meta["gains"] = {"analysis": f"g_a.{len(net.g_a) - 1}", "synthesis": "g_s.0"}
     # Compressed: the 256 Gaussian tables are half the file and deflate to a fraction of it.
     return weights.write(path, arrays, meta, compressed=True)
 
@@ -323,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=1000)
     add_run_options(parser)
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
+    parser.add_argument("--name", default="hp", help="the family's name: files NAME-q1 ... (hp: the frozen-transform "
+                        "family; hp2: the jointly trained one)")
     args = parser.parse_args(argv)
     if sorted(args.lambdas) != args.lambdas or min(args.lambdas) <= 0:
         parser.error("--lambdas must be positive and ascending: hp-q1 is the lowest rate")
@@ -372,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         for it in range(start, 0 if args.export_only else args.iters):
             frozen = it < args.freeze and bool(init)
             for g, group in enumerate(optimizer.param_groups):  # group 0: the transforms
-                group["lr"] = 0.0 if frozen and g == 0 else lr_at(it, args.iters, group["base"], args.warmup)
+                # The transforms' Adam state starts empty when they unfreeze, and Adam's first full-size steps
+                # cost tenths of a dB (training.base_rd's --warmup): their warm-up counts from the unfreezing.
+                held = args.freeze if g == 0 and init else 0
+                group["lr"] = 0.0 if frozen and g == 0 else lr_at(it - held, args.iters - held, group["base"],
+                                                                   args.warmup)
             rates = (slots + it * args.batch) % len(lambdas)
             x = augment(random_crops(images, args.crop, args.crop, rng, args.batch), rng, args.dark, args.permute)
             x_hat, bits = family(x, rates, transforms=not frozen)
@@ -398,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"nothing to export: {checkpoint.path} does not exist")
     family.eval()
     recipe: dict[str, Any] = {
-        "command": " ".join(["python -m training.base_hyper", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m training.base_hyper", *[a for a in (argv if argv is not None else sys.argv[1:])
+                                                                 if a != "--export-only"]]),
         "data": str(args.data), "splits": ["train", "val"], "images": len(images), "iters": args.iters,
         "trained_iters": state["iter"], "batch": args.batch, "crop": args.crop, "lr": args.lr,
         "hyper_lr": args.hyper_lr, "lr_step": "x0.1 after 85 % of the iterations", "warmup": args.warmup,
@@ -409,13 +428,18 @@ def main(argv: list[str] | None = None) -> int:
         "straight-through", "train_minutes": round(state["elapsed"] / 60, 1), "torch": torch.__version__}
     config = {"channels": args.channels, "latent_channels": args.latent_channels,
               "hyper_channels": args.hyper_channels}
-    # Transforms that never trained are the rd models' own: borrow them rather than ship a second copy.
+    # Transforms that never trained are the rd models' own: borrow them rather than ship a second copy. Trained
+    # ones are shared by every rate: the first rate's file holds them (a reader of the default model then reads one
+    # file), the others borrow them and fold in their own gains.
     share = args.freeze >= args.iters and len(lenders) == len(args.lambdas)
+    holder: dict[str, str] | None = None
     for r, lam in enumerate(args.lambdas):
-        name = f"hp-q{r + 1}"
+        name = f"{args.name}-q{r + 1}"
         path = save_hyper_model(args.work / f"{name}.npz", name, family, r, {**recipe, "lambda": lam,
                                                                              "rate_index": r}, config,
-                                lenders[r] if share else None)
+                                lenders[r] if share else holder, gains=not share)
+        if not share and holder is None:
+            holder = {"model": name, "hash": store.digest(path).hex()}
         print(f"wrote {path} (into the package: python -m training.export {path})", flush=True)
     return 0
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from roicodec import weights
-from roicodec.models import PREVIEW_SCALE, nets, registry
+from roicodec.models import PREVIEW_SCALE, nets, registry, store
 from roicodec.models.preview import PreviewHead
 from training.base_paper import CROP
 from training.loop import add_run_options, begin_run
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
 
     rng = begin_run(args)
     info = registry.info(args.model)
-    base = nets.build(*weights.read(info.path))  # the torch module: the head learns from its float decoder
+    base = nets.build(*store.read(info.path))  # the torch module (borrowed transforms and gains filled in)
     images = load_photos(args.data)
     latents, targets = [], []
     with torch.inference_mode():

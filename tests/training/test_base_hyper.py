@@ -15,6 +15,8 @@ def test_trains_resumes_exports_and_the_shipped_indices_are_the_trained_ones(tin
                                                                               keep_torch_threads, astronaut) -> None:
     import torch
 
+    from roicodec.models import store
+
     work = tmp_path / "hp"
     argv = ["--data", str(tiny_bsds), "--work", str(work), *SMALL, "--hyper-channels", "4", "--init-rd",
             "--iters", "2"]
@@ -33,6 +35,7 @@ def test_trains_resumes_exports_and_the_shipped_indices_are_the_trained_ones(tin
         meta, arrays = weights.read(work / f"hp-q{q}.npz")
         assert meta["architecture"] == "HyperpriorAutoencoder" and meta["recipe"]["trained_iters"] == 2
         assert all(v.dtype == np.float16 for k, v in arrays.items() if k.startswith("param/"))
+        meta, arrays = store.read(work / f"hp-q{q}.npz")  # the trained transforms are hp-q1's, shared
         model = BaseModel(meta, arrays, graphs)
         latent = model.analyse(astronaut[:100, :150], 1024)
         data, used = model.code(latent)
@@ -136,3 +139,50 @@ def test_a_run_with_frozen_transforms_borrows_them_from_its_rd_twins(tiny_bsds, 
     lender.write_bytes(bytes(data))
     with pytest.raises(ModelMismatchError, match="takes its transforms from 'rd-q1' hash .* install the roicodec"):
         store.read(path, lenders)
+
+
+def test_a_jointly_trained_family_ships_its_transforms_once_and_folds_each_rates_gains(
+        tiny_bsds, tmp_path, keep_torch_threads, astronaut) -> None:
+    import torch
+
+    from roicodec.models import registry, store
+
+    work = tmp_path / "hp2"
+    argv = ["--data", str(tiny_bsds), "--work", str(work), *SMALL, "--hyper-channels", "4", "--init-rd",
+            "--iters", "2", "--freeze", "0", "--name", "hp2"]
+    assert base_hyper.main(argv) == 0
+    family = base_hyper.HyperFamily(8, 6, 4, base_hyper.LAMBDAS)
+    family.load_state_dict(torch.load(work / "last.ckpt", weights_only=True)["model"])
+    holder = work / "hp2-q1.npz"
+    meta1, own = weights.read(holder)
+    assert "transforms" not in meta1 and "param/g_a.0.weight" in own
+    assert meta1["gains"] == {"analysis": "g_a.6", "synthesis": "g_s.0"}
+    assert "command" in meta1["recipe"] and "--export-only" not in meta1["recipe"]["command"]
+    graphs = tmp_path / "graphs"
+    export_onnx.export([holder], graphs)
+    image = astronaut[:64, :96]
+    for q in range(1, 6):
+        path = work / f"hp2-q{q}.npz"
+        meta, stored = weights.read(path)
+        if q > 1:  # the transforms are the holder's, pinned by its hash
+            assert meta["transforms"] == {"model": "hp2-q1", "hash": store.digest(holder).hex()}
+            assert not any(k.startswith(store.TRANSFORMS) for k in stored)
+            assert path.stat().st_size < holder.stat().st_size
+        meta, arrays = store.read(path)
+        folded = family.export(q - 1).state_dict()
+        for key in ("g_a.6.weight", "g_a.6.bias", "g_s.0.weight", "g_a.0.weight", "g_s.6.weight"):
+            # The file's float16 transforms with the rate's float32 gains: the trained folded layer to float16's
+            # precision, and bit for bit what the rule in roicodec.models.store says.
+            assert np.allclose(arrays[f"param/{key}"], folded[key].numpy(), rtol=2e-3, atol=1e-5), (q, key)
+        gain = np.asarray(stored["gain/analysis"], np.float32)
+        raw = own["param/g_a.6.weight"].astype(np.float32)
+        assert np.array_equal(arrays["param/g_a.6.weight"], raw * gain[:, None, None, None])
+        # A borrower with its own gains decodes its own way: the holder's preview head is not for it.
+        assert registry._preview_of(path, meta) == (path.with_suffix(".preview.npz"), path)
+        model = BaseModel(meta, arrays, graphs)
+        latent = model.analyse(image, 1024)
+        data, used = model.code(latent)
+        assert np.array_equal(model.uncode(data, 64, 96), used)
+    # Each rate folds its own gains: the files are not one model five times.
+    first, last = (store.read(work / f"hp2-q{q}.npz")[1]["param/g_a.6.weight"] for q in (1, 5))
+    assert not np.allclose(first, last)

@@ -54,10 +54,11 @@ def info(name: str | None = None) -> ModelInfo:
 
 def _preview_of(path: Path, meta: dict[str, Any]) -> tuple[Path, Path]:
     """A model's preview head and the base file it must have been distilled from: its own, or for a model that
-    borrows its transforms (:func:`roicodec.models.store.borrowed`) the lender's, whose decoder it shares."""
+    borrows its transforms (:func:`roicodec.models.store.borrowed`) the lender's, whose decoder it shares; not where
+    the file folds its own gains in, since its decoder is then its own."""
     own = path.with_suffix(".preview.npz")
     lender = store.borrowed(path, meta)
-    if own.exists() or lender is None:
+    if own.exists() or lender is None or "gains" in meta:
         return own, path
     return lender.with_suffix(".preview.npz"), lender
 

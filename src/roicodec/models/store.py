@@ -5,6 +5,13 @@ refused. A file may borrow its transforms (``g_a``, ``g_s``) from another shippe
 its meta then names that model and its hash (``"transforms": {"model": "rd-q1", "hash": "..."}``), so the one hash
 in a ``.roi`` header still pins every weight that decodes it. The hyperprior family does this: trained on the ``rd``
 transforms, each ``hp-q`` model adds an entropy model to its ``rd-q`` twin.
+
+A family whose rates share one set of transforms (the gained variable-rate scheme of ``training.base_rd``) ships them
+once: every file of the family holds its rate's gain vectors (``gain/analysis``, ``gain/synthesis``, float32), its meta
+names the two layers they scale (``"gains": {"analysis": "g_a.6", "synthesis": "g_s.0"}``), and :func:`read` folds
+them in: the analysis layer's output channels times the analysis gain, the synthesis layer's input channels times the
+synthesis gain, in float32. Encoder and decoder both read through here, so both run the same folded weights. The
+``hp2`` family does this: ``hp2-q1`` holds the transforms, the other rates borrow them.
 """
 
 from __future__ import annotations
@@ -71,10 +78,37 @@ def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], Mappin
     weights and tables only, not the encoder's."""
     meta, arrays = weights.open_arrays(path)
     other = borrowed(path, meta, folder)
-    if other is None:
-        return meta, arrays
-    lent = weights.open_arrays(other)[1]
-    return meta, ChainMap(arrays, _Only(lent, TRANSFORMS))
+    if other is not None:
+        arrays = ChainMap(arrays, _Only(weights.open_arrays(other)[1], TRANSFORMS))
+    if "gains" in meta:
+        arrays = _Folded(arrays, meta["gains"])
+    return meta, arrays
+
+
+class _Folded(Mapping[str, np.ndarray]):
+    """``source`` with a rate's gains folded into the layers ``gains`` names (see the module's docstring)."""
+
+    def __init__(self, source: Mapping[str, np.ndarray], gains: dict[str, str]) -> None:
+        self._source = source
+        analysis, synthesis = f"param/{gains['analysis']}", f"param/{gains['synthesis']}"
+        # Conv2d weights are (out, in, kh, kw), ConvTranspose2d weights (in, out, kh, kw): the gain scales axis 0 of
+        # both, and the analysis layer's bias.
+        self._scaled = {f"{analysis}.weight": "gain/analysis", f"{analysis}.bias": "gain/analysis",
+                        f"{synthesis}.weight": "gain/synthesis"}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        value = self._source[key]
+        gain = self._scaled.get(key)
+        if gain is None:
+            return value
+        g = np.asarray(self._source[gain], np.float32)
+        return value.astype(np.float32) * g.reshape(-1, *([1] * (value.ndim - 1)))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
 
 
 class _Only(Mapping[str, np.ndarray]):
