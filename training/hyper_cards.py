@@ -1,10 +1,12 @@
-"""Write the model cards of the hyperprior base models (``src/roicodec/models/weights/hp-q*.md``) from committed files.
+"""Write the model cards of the hyperprior base models (``src/roicodec/models/weights/hp-q*.md``, ``hp2-q*.md``) from
+committed files.
 
     python -m training.hyper_cards --work out/hp-train    # copies the run's log.jsonl to docs/results/hp_train/ first
-    python -m training.hyper_cards                        # remakes the cards from what is committed
+    python -m training.hyper_cards --family hp2 --work out/hp-joint   # the jointly trained family: hp2_train/
+    python -m training.hyper_cards [--family hp2]         # remakes the cards from what is committed
 
 Every figure comes from a file: the recipe inside each weight file, the training log
-(``docs/results/hp_train/log.jsonl``: the BSDS500 test figures of every evaluation), the rd family's last logged
+(``docs/results/FAMILY_train/log.jsonl``: the BSDS500 test figures of every evaluation), the rd family's last logged
 figures on the same images (``docs/results/rd_train/run2.jsonl``) and ``roicodec bench``'s Kodak summary and speed
 (``docs/results/summary.json``, ``speed.json``; run ``roicodec bench --data ../shared/data/kodak --out docs/results``
 after exporting). A card is refused when the bench measured other weights than the installed ones.
@@ -23,7 +25,6 @@ from roicodec.models import registry, store
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
-LOG = RESULTS / "hp_train" / "log.jsonl"
 RD_LOG = RESULTS / "rd_train" / "run2.jsonl"
 
 
@@ -48,11 +49,31 @@ def card(name: str, meta: dict[str, Any], own_bytes: int, own_params: int, diges
     cfg = meta["config"]
     m, nh = cfg["latent_channels"], cfg["hyper_channels"]
     lender = meta.get("transforms")
+    family = name.split("-q")[0]
+    joint = "gains" in meta
     k = r["rate_index"] + 1
     rows = "\n".join(f"| {it:,} | {bpp:.4f} | {psnr:.2f} |" for it, bpp, psnr in curve)
-    transforms = (f"borrowed from `{lender['model']}` (hash `{lender['hash']}`, checked on loading): the same "
-                  "analysis and synthesis, so the same latents and the same decoded base; only the coding differs"
-                  if lender else "its own, stored as float16")
+    if joint:
+        where = (f"stored in `{lender['model']}` (hash `{lender['hash']}`, checked on loading)" if lender else
+                 "stored in this file as float16")
+        transforms = (f"trained with the hyperprior (warm-started from the rd family's) and shared by the five "
+                      f"`{family}` rates: {where}; this rate's gain vectors (float32) are folded into the last "
+                      "analysis and first synthesis layers on loading (`roicodec.models.store`)")
+        intro = (f"Each `{family}-qN` starts from the `rd` family's\ntransforms and trains them jointly with a "
+                 "hyper-latent that gives every latent cell its own Gaussian (scale and\nmean) instead of one "
+                 "density per channel.")
+        limits = (f"- Trained jointly for {r['trained_iters'] - min(r['freeze'], r['trained_iters']):,} iterations on "
+                  "a 2-core CPU: published hyperpriors train for about a million. The dark-region colour error of "
+                  "each model is in docs/colour_cast.md.")
+    else:
+        transforms = (f"borrowed from `{lender['model']}` (hash `{lender['hash']}`, checked on loading): the same "
+                      "analysis and synthesis, so the same latents and the same decoded base; only the coding differs"
+                      if lender else "its own, stored as float16")
+        intro = (f"Each `{family}-qN` codes the latent of its `rd-qN` twin with a\nhyper-latent that gives every "
+                 "latent cell its own Gaussian (scale and mean) instead of one density per channel.")
+        limits = ("- The transforms are the rd family's, trained for a factorised prior; a hyperprior trained with its "
+                  "transforms\n  (jointly, for many more steps than a CPU allows) codes better. The colour cast of the "
+                  "rd transforms in dark\n  neutral regions (docs/colour_cast.md) is theirs too.")
     kodak_text = "not measured yet: run `roicodec bench --data ../shared/data/kodak --out docs/results`"
     if kodak is not None:
         twin = families.get("twin")
@@ -63,12 +84,11 @@ def card(name: str, meta: dict[str, Any], own_bytes: int, own_params: int, diges
     return f"""# Model card: `{name}`
 
 A mean-scale hyperprior base-layer model (Minnen et al. 2018 without the context model; Ballé et al. 2018), quality
-{k} of 5 in the `hp` family, q1 the smallest base. Each `hp-qN` codes the latent of its `rd-qN` twin with a
-hyper-latent that gives every latent cell its own Gaussian (scale and mean) instead of one density per channel.
+{k} of 5 in the `{family}` family, q1 the smallest base. {intro}
 
 | | |
 |---|---|
-| file | `{name}.npz` (compressed; no pickle), {own_bytes / 1e6:.2f} MB, {own_params:,} parameters of its own (`h_a`) plus `h_s`'s integers |
+| file | `{name}.npz` (compressed; no pickle), {own_bytes / 1e6:.2f} MB, {own_params:,} float parameters stored in it (`h_a`{', `g_a`, `g_s`' if joint and not lender else ''}) plus `h_s`'s integers |
 | identity | name `{name}`, hash `{digest}` (first 8 bytes of the file's SHA-256), as `.roi` headers record it |
 | transforms | {transforms} |
 | hyper analysis `h_a` | on the latent: 3x3 conv {m}→{nh}, ReLU, two 5x5 stride-2 convs (ReLU between); `z` rounded, coded with a factorised density per channel (integer counts) |
@@ -77,8 +97,8 @@ hyper-latent that gives every latent cell its own Gaussian (scale and mean) inst
 | lambda | {r['lambda']} (the rd twin's) |
 | data | BSDS500 (Arbelaez et al. 2011) train + val, {r['images']} photographs; research use. Not trained on Kodak |
 | licence | derived from BSDS500, distributed for research use: use the weights for research. The project's BSD-3-Clause licence covers the code |
-| recipe | `{r['command']}`: {r['trained_iters']:,} iterations of {r['batch']} random {r['crop']}x{r['crop']} crops spread over the five rates (a quarter darkened, a quarter with permuted channels), Adam at {r['hyper_lr']} for the hyper branch ({r['lr_step']}), warm-up {r['warmup']}, gradient norm clipped at 1; transforms frozen for {min(r['freeze'], r['trained_iters']):,} iterations; loss bits of y and z per pixel (the distortion is the twin's while the transforms are frozen); {r['train_minutes']:.0f} minutes on the project's 2-core CPU, torch {r['torch']} |
-| export | `python -m training.base_hyper ... --export-only`, then `python -m training.export out/hp-train/hp-q*.npz` and `python -m training.export_onnx` |
+| recipe | `{r['command']}`: {r['trained_iters']:,} iterations of {r['batch']} random {r['crop']}x{r['crop']} crops spread over the five rates (a quarter darkened, a quarter with permuted channels), Adam at {r['hyper_lr']} for the hyper branch{f" and {r['lr']} for the transforms" if joint else ""} ({r['lr_step']}), warm-up {r['warmup']}, gradient norm clipped at 1; transforms frozen for {min(r['freeze'], r['trained_iters']):,} iterations; loss bits of y and z per pixel (the distortion is the twin's while the transforms are frozen); {r['train_minutes']:.0f} minutes on the project's 2-core CPU, torch {r['torch']} |
+| export | the same command with `--export-only`, then `python -m training.export` on the `{family}-q*.npz` files{" (q1 first: the others borrow its transforms)" if joint else ""} and `python -m training.export_onnx` |
 
 ## Rate on BSDS500 test
 
@@ -92,7 +112,7 @@ the rd twin's last logged figure on the same images: {rd_point['bpp']:.4f} bpp a
 ## Kodak
 
 {kodak_text}. Family BD-rate against Pillow's JPEG on full-size Kodak (`roicodec bench`, [`docs/results.md`](../../../../docs/results.md)):
-`hp` {_bd(families.get('hp'), 'psnr')} PSNR, {_bd(families.get('hp'), 'ms_ssim_db')} MS-SSIM;
+`{family}` {_bd(families.get(family), 'psnr')} PSNR, {_bd(families.get(family), 'ms_ssim_db')} MS-SSIM;
 `rd` {_bd(families.get('rd'), 'psnr')} / {_bd(families.get('rd'), 'ms_ssim_db')}; AVIF
 {_bd(families.get('avif'), 'psnr')} / {_bd(families.get('avif'), 'ms_ssim_db')}; JPEG 2000 (`mct=1`)
 {_bd(families.get('jpeg2000'), 'psnr')} / {_bd(families.get('jpeg2000'), 'ms_ssim_db')}.
@@ -101,9 +121,7 @@ Decode of a base-only file, median per image on the bench's speed images: {speed
 
 ## Limits
 
-- The transforms are the rd family's, trained for a factorised prior; a hyperprior trained with its transforms
-  (jointly, for many more steps than a CPU allows) codes better. The colour cast of the rd transforms in dark
-  neutral regions (docs/colour_cast.md) is theirs too.
+{limits}
 - Decoding runs the integer `h_s` in NumPy besides the synthesis; the bench's decode times above say what it costs.
 """
 
@@ -111,20 +129,23 @@ Decode of a base-only file, median per image on the bench's speed images: {speed
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.hyper_cards", description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, help="the run's folder: its log.jsonl is copied in first")
+    parser.add_argument("--family", default="hp", help="hp (transforms borrowed from rd) or hp2 (trained jointly)")
     args = parser.parse_args(argv)
+    log_path = RESULTS / f"{args.family}_train" / "log.jsonl"
     if args.work is not None:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.work / "log.jsonl", LOG)
-    log = _log(LOG)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.work / "log.jsonl", log_path)
+    log = _log(log_path)
     rd_last = _log(RD_LOG)[-1]["bsds_test"]
     summary = json.loads((RESULTS / "summary.json").read_text())
     speed = json.loads((RESULTS / "speed.json").read_text())
     measured = json.loads((RESULTS / "meta.json").read_text()).get("base_models", {})
     models = {e["model"]: e for e in summary["full"]["base_layer"]["models"]}
-    families = {n: _family(summary, n) for n in ("hp", "rd", "avif", "jpeg2000")}
-    names = sorted((n for n in registry.available() if n.startswith("hp-q")), key=lambda n: int(n[4:]))
+    families = {n: _family(summary, n) for n in (args.family, "rd", "avif", "jpeg2000")}
+    prefix = f"{args.family}-q"
+    names = sorted((n for n in registry.available() if n.startswith(prefix)), key=lambda n: int(n[len(prefix):]))
     if not names:
-        parser.error("no hp-q model is installed: export them first (python -m training.export out/hp-train/hp-q*.npz)")
+        parser.error(f"no {prefix} model is installed: export them first (python -m training.export ...)")
     for name in names:
         info = registry.info(name)
         meta, arrays = weights.read(info.path)
@@ -135,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             if measured[name] != info.hash.hex():
                 parser.error(f"docs/results measured other {name} weights: run roicodec bench again")
             kodak = models.get(name)
-        twin = (meta.get("transforms") or {}).get("model")
+        twin = f"rd-q{rate + 1}"  # the rd model of the same rate: the lender of hp's transforms, hp2's start
         decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
                   if e["codec"] == "base" and e["setting"] in (name, twin) and e["setting"] in measured}
         own = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
