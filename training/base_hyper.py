@@ -292,14 +292,15 @@ def save_hyper_model(path: Path, name: str, family: HyperFamily, rate: int, reci
         arrays["gain/synthesis"] = family.log_inv_gain[rate].detach().exp().numpy().astype(np.float32)
     z_offsets, z_freqs = family.z_densities[rate].tables()
     arrays["z_offsets"] = z_offsets
-    for c, f in enumerate(z_freqs):
-        arrays[f"z_freq/{c}"] = f.astype(np.uint32)
     specs, ints = family.h_s.export(rate)
     arrays.update(ints)
     s_offsets, s_freqs = gaussian_tables()
     arrays["scale_offsets"] = s_offsets
-    for k, f in enumerate(s_freqs):
-        arrays[f"scale_freq/{k}"] = f
+    # Each family of tables as one array and its lengths (roicodec.models.hyper_coder.read_tables): a reader then reads
+    # two members, not hundreds.
+    for key, freqs in (("z", z_freqs), ("scale", s_freqs)):
+        arrays[f"{key}_freqs"] = np.concatenate(freqs).astype(np.uint32)
+        arrays[f"{key}_lengths"] = np.array([len(f) for f in freqs], np.int32)
     meta = {"name": name, "architecture": "HyperpriorAutoencoder", "latent_channels": net.latent_channels,
             "config": config, "recipe": recipe, "h_s": specs, "scales": [float(s) for s in SCALES]}
     if lender is not None:

@@ -157,6 +157,7 @@ def test_a_jointly_trained_family_ships_its_transforms_once_and_folds_each_rates
     meta1, own = weights.read(holder)
     assert "transforms" not in meta1 and "param/g_a.0.weight" in own
     assert meta1["gains"] == {"analysis": "g_a.6", "synthesis": "g_s.0"}
+    assert {"scale_freqs", "scale_lengths", "z_freqs", "z_lengths"} <= set(own) and "scale_freq/0" not in own
     assert "command" in meta1["recipe"] and "--export-only" not in meta1["recipe"]["command"]
     graphs = tmp_path / "graphs"
     export_onnx.export([holder], graphs)

@@ -14,7 +14,7 @@ The payload is ``z``'s byte count (4 bytes, little-endian), ``z``'s range code, 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,19 @@ def load_synthesis(meta: dict[str, Any], arrays: dict[str, np.ndarray], input_bo
     return IntegerNetwork(layers, input_bound)
 
 
+def read_tables(arrays: Mapping[str, np.ndarray], name: str, count: int) -> list[np.ndarray]:
+    """``count`` integer coding tables: one array ``{name}_freqs`` cut by ``{name}_lengths`` (files from ``hp2``
+    on: a weight file's members each cost a read, and there are hundreds of tables), or one array per table,
+    ``{name}_freq/{k}`` (the ``hp`` files)."""
+    if f"{name}_freqs" not in arrays:
+        return [arrays[f"{name}_freq/{k}"] for k in range(count)]
+    flat, lengths = arrays[f"{name}_freqs"], np.asarray(arrays[f"{name}_lengths"], np.int64)
+    if len(lengths) != count or int(lengths.sum()) != len(flat):
+        raise ValueError(f"the weight file's {name} tables do not add up: {len(lengths)} tables of {int(lengths.sum())} "
+                         f"counts for {count} tables of {len(flat)}")
+    return np.split(flat, np.cumsum(lengths)[:-1])
+
+
 class HyperpriorCoder:
     """Codes a latent with its hyper-latent: what :class:`roicodec.models.base_model.BaseModel` calls for this
     architecture in place of a :class:`LatentCoder`. ``h_a`` gives the analysis graph when first encoding."""
@@ -57,11 +70,11 @@ class HyperpriorCoder:
         self.hyper_channels = int(meta["config"]["hyper_channels"])
         self._h_a = h_a
         zc = self.hyper_channels
-        self.z_coder = LatentCoder(arrays["z_offsets"], [arrays[f"z_freq/{c}"] for c in range(zc)])
+        self.z_coder = LatentCoder(arrays["z_offsets"], read_tables(arrays, "z", zc))
         bound = max(max(abs(o), abs(o + n - 1)) for o, n in zip(self.z_coder.offsets, self.z_coder.sizes))
         self.h_s = load_synthesis(meta, arrays, bound)
         count = len(meta["scales"]) * MEAN_STEPS
-        self.y_coder = IndexedCoder(arrays["scale_offsets"], [arrays[f"scale_freq/{k}"] for k in range(count)])
+        self.y_coder = IndexedCoder(arrays["scale_offsets"], read_tables(arrays, "scale", count))
 
     def tables(self, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Each latent cell's table and the floor of its mean, from the hyper-latent: exact, the same everywhere."""
