@@ -7,15 +7,21 @@ pixels of all images (each pixel weighs the same), and per image. Reported twice
 issue's measure), and over those at least ``--border`` pixels inside the image, because many Kodak images have a
 dark frame one or two pixels wide that a low-rate base blurs into its neighbours (a blur, not a cast).
 
-    python benchmarks/colour_cast.py [--models rd-q1 hp-q1 ...] [--out docs/results/colour_cast.json]
+Peers in the same run, at qualities whose PSNR spans the base models': Pillow's JPEG (4:2:0) and AVIF (``speed=6``).
+They tell what part of the error any lossy coder at that rate makes: pixels chosen for being darker than their
+surroundings come back lifted by every coder that smooths (regression to the mean), whereas a difference between the
+channels (``tint``: the largest channel's mean error minus the smallest's) is a colour cast proper.
+
+    python benchmarks/colour_cast.py [--models rd-q1 hp-q1 ...] [--jpeg 5,10,20,40] [--avif 15,30,45]
+                                     [--out docs/results/colour_cast.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pages  # noqa: E402
 
 import roicodec  # noqa: E402
+from roicodec.metrics import psnr  # noqa: E402
 from roicodec.models import registry  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,29 +42,50 @@ def neutral_dark(rgb: np.ndarray, dark: int, spread: int) -> np.ndarray:
     return (v.max(axis=2) < dark) & (v.max(axis=2) - v.min(axis=2) < spread)
 
 
-def measure(model: str, images: list[tuple[str, np.ndarray]], dark: int, spread: int, border: int) -> dict:
+def base_layer(model: str) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
+    def code(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        data = roicodec.encode(rgb, qualities=(), model=model)
+        with roicodec.open(io.BytesIO(data)) as f:
+            return f.decode(0), len(data)
+    return code
+
+
+def pillow(fmt: str, quality: int) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
+    extra = {"speed": 6} if fmt == "AVIF" else {}
+
+    def code(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, fmt, quality=quality, **extra)
+        with Image.open(io.BytesIO(buf.getvalue())) as im:
+            return np.asarray(im.convert("RGB")), len(buf.getvalue())
+    return code
+
+
+def measure(model: str, images: list[tuple[str, np.ndarray]], dark: int, spread: int, border: int,
+            code: Callable[[np.ndarray], tuple[np.ndarray, int]], kind: str = "base") -> dict:
     totals = {"all": np.zeros(3), "interior": np.zeros(3)}
     counts = {"all": 0, "interior": 0}
-    per_image = []
+    per_image, psnrs, bpps = [], [], []
     for name, rgb in images:
         sel = neutral_dark(rgb, dark, spread)
         if not sel.any():
             continue
         inside = np.zeros_like(sel)
         inside[border:-border, border:-border] = True
-        data = roicodec.encode(rgb, qualities=(), model=model)
-        with roicodec.open(io.BytesIO(data)) as f:
-            base = f.decode(0)
+        base, size = code(rgb)
         err = base.astype(np.float64) - rgb
+        psnrs.append(psnr(rgb, base))
+        bpps.append(size * 8 / (rgb.shape[0] * rgb.shape[1]))
         for part, where in (("all", sel), ("interior", sel & inside)):
             totals[part] += err[where].sum(axis=0)
             counts[part] += int(where.sum())
         per_image.append({"image": name, "pixels": int(sel.sum()), "mean_error": err[sel].mean(axis=0).round(2).tolist()})
-    out: dict = {"model": model, "images": len(per_image), "per_image": per_image}
+    out: dict = {"model": model, "kind": kind, "images": len(per_image), "psnr": round(float(np.mean(psnrs)), 3),
+                 "bpp": round(float(np.mean(bpps)), 4), "per_image": per_image}
     for part in totals:
         mean = totals[part] / max(counts[part], 1)
         out[part] = {"pixels": counts[part], "mean_error": mean.round(3).tolist(),
-                     "worst_channel": float(np.abs(mean).max().round(3))}
+                     "worst_channel": float(np.abs(mean).max().round(3)), "tint": float(np.ptp(mean).round(3))}
     return out
 
 
@@ -69,6 +97,8 @@ def main() -> None:
     parser.add_argument("--dark", type=int, default=40)
     parser.add_argument("--spread", type=int, default=4)
     parser.add_argument("--border", type=int, default=2)
+    parser.add_argument("--jpeg", default="5,10,20,40", help="Pillow JPEG qualities to measure beside the models")
+    parser.add_argument("--avif", default="15,30,45", help="Pillow AVIF qualities (speed 6)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     images = []
@@ -79,13 +109,18 @@ def main() -> None:
         raise SystemExit(f"no kodim*.png under {args.data}: pass --data pointing at the Kodak images")
     models = args.models or sorted(registry.available())
     result = {"dark_below": args.dark, "spread_below": args.spread, "border": args.border, "target_abs": 1.0,
-              "models": [measure(m, images, args.dark, args.spread, args.border) for m in models]}
+              "models": [measure(m, images, args.dark, args.spread, args.border, base_layer(m)) for m in models]}
+    for fmt, qualities in (("JPEG", args.jpeg), ("AVIF", args.avif)):
+        for q in (int(v) for v in qualities.split(",") if v):
+            result["models"].append(measure(f"{fmt} q{q}", images, args.dark, args.spread, args.border,
+                                            pillow(fmt, q), "peer"))
     result["meta"] = pages.meta("colour_cast.py", sys.argv[1:], begun)
     for m in result["models"]:
         for part in ("all", "interior"):
             e = m[part]["mean_error"]
             print(f"{m['model']:10s} {part:8s} {m[part]['pixels']:7d} px  mean error R G B "
-                  f"{e[0]:+.2f} {e[1]:+.2f} {e[2]:+.2f}")
+                  f"{e[0]:+.2f} {e[1]:+.2f} {e[2]:+.2f}  tint {m[part]['tint']:.2f}  ({m['psnr']:.2f} dB, "
+                  f"{m['bpp']:.3f} bpp)")
     if args.out:
         pages.write(args.out, result)
 

@@ -443,12 +443,18 @@ def colour_cast(r: dict) -> list[str]:
         for part, label in (("all", "all"), ("interior", f"{r['border']} px from the edge or more")):
             e = m[part]["mean_error"]
             verdict = "yes" if m[part]["worst_channel"] <= r["target_abs"] else "no"
-            rows.append([f"`{m['model']}`", label, count(m[part]["pixels"]), *(f"{v:+.2f}" for v in e), verdict])
+            # Older runs measured the base models alone and no tint, PSNR or rate.
+            first = part == "all" and "psnr" in m
+            name = f"`{m['model']}`" if m.get("kind", "base") == "base" else m["model"]
+            rows.append([name if part == "all" else "", f"{m['psnr']:.2f}" if first else "",
+                         f"{m['bpp']:.3f}" if first else "", label, count(m[part]["pixels"]),
+                         *(f"{v:+.2f}" for v in e), f"{m[part]['tint']:.2f}" if "tint" in m[part] else "", verdict])
     return [
-        made_by(r, "colour_cast.json", f"Kodak, base layer alone; pixels whose channels are all below "
-                f"{r['dark_below']} and differ by less than {r['spread_below']}"),
+        made_by(r, "colour_cast.json", f"Kodak, base layer alone and Pillow's JPEG and AVIF beside it; pixels whose "
+                f"channels are all below {r['dark_below']} and differ by less than {r['spread_below']}"),
         "",
-        *table(["model", "which pixels", "count", "R", "G", "B", f"within ±{r['target_abs']:g}"], "llrrrrl", rows),
+        *table(["model", "PSNR (dB)", "bpp", "which pixels", "count", "R", "G", "B", "tint",
+                f"within ±{r['target_abs']:g}"], "lrrlrrrrrl", rows),
     ]
 
 
