@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     hyper = [p for p in family.parameters() if id(p) not in transforms]
     optimizer = torch.optim.Adam([{"params": family.transform_parameters(), "base": args.lr},
                                   {"params": hyper, "base": args.hyper_lr}])
-    checkpoint = Checkpoint(args.work, args.iters)
+    # Every group's step size is flat until 85 % of the run (lr_at), the transforms' until 85 % of theirs: a run may
+    # change --iters before the earlier of the two lengths gets there.
+    checkpoint = Checkpoint(args.work, args.iters, lambda old, new: int(0.85 * min(old, new)))
     start, elapsed = 0, 0.0
     try:
         state = checkpoint.resume(family, optimizer, rng)
@@ -425,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "freeze": args.freeze, "augment": {"dark": args.dark, "permute": args.permute,
                                             "gain": "uniform 0.1-1"}, "init": state.get("init", []), "optimiser": "Adam, gradient norm clipped at 1",
         "lambdas": args.lambdas, "loss": "bpp(y) + bpp(z) + lambda * 255^2 * MSE", "seed": args.seed,
+        "retargeted": state.get("retargeted", []),
         "threads": args.threads, "quantisation_proxy": "additive uniform noise U(-0.5, 0.5); h_s rounded "
         "straight-through", "train_minutes": round(state["elapsed"] / 60, 1), "torch": torch.__version__}
     config = {"channels": args.channels, "latent_channels": args.latent_channels,
