@@ -80,6 +80,8 @@ def card(name: str, meta: dict[str, Any], own_bytes: int, own_params: int, diges
         kodak_text = (f"{kodak['bpp']:.4f} bpp at {kodak['psnr']:.2f} dB PSNR, MS-SSIM {kodak['ms_ssim']:.4f} "
                       f"(mean of {kodak['images']} images, every byte of a base-only `.roi` file)"
                       + (f"; `{twin['model']}`: {twin['bpp']:.4f} bpp at {twin['psnr']:.2f} dB" if twin else ""))
+    retargeted = "".join(f" started as `--iters {t['from']:,}` and set to {t['to']:,} at iteration {t['at']:,} "
+                         "(`training.checkpoint`: no step size had differed yet);" for t in r.get("retargeted", []))
     speed = "not measured yet" if not decode else ", ".join(f"`{n}` {s:.3f} s" for n, s in decode.items())
     return f"""# Model card: `{name}`
 
@@ -97,7 +99,7 @@ A mean-scale hyperprior base-layer model (Minnen et al. 2018 without the context
 | lambda | {r['lambda']} (the rd twin's) |
 | data | BSDS500 (Arbelaez et al. 2011) train + val, {r['images']} photographs; research use. Not trained on Kodak |
 | licence | derived from BSDS500, distributed for research use: use the weights for research. The project's BSD-3-Clause licence covers the code |
-| recipe | `{r['command']}`: {r['trained_iters']:,} iterations of {r['batch']} random {r['crop']}x{r['crop']} crops spread over the five rates (a quarter darkened, a quarter with permuted channels), Adam at {r['hyper_lr']} for the hyper branch{f" and {r['lr']} for the transforms" if joint else ""} ({r['lr_step']}), warm-up {r['warmup']}, gradient norm clipped at 1; transforms frozen for {min(r['freeze'], r['trained_iters']):,} iterations; loss bits of y and z per pixel (the distortion is the twin's while the transforms are frozen); {r['train_minutes']:.0f} minutes on the project's 2-core CPU, torch {r['torch']} |
+| recipe | `{r['command']}`: {r['trained_iters']:,} iterations of {r['batch']} random {r['crop']}x{r['crop']} crops spread over the five rates (a quarter darkened, a quarter with permuted channels), Adam at {r['hyper_lr']} for the hyper branch{f" and {r['lr']} for the transforms" if joint else ""} ({r['lr_step']}), warm-up {r['warmup']}, gradient norm clipped at 1; transforms frozen for {min(r['freeze'], r['trained_iters']):,} iterations; loss bits of y and z per pixel{" plus lambda x 255^2 x MSE once they train" if joint else " (the distortion is the twin's while the transforms are frozen)"};{retargeted} {r['train_minutes']:.0f} minutes on the project's 2-core CPU, torch {r['torch']} |
 | export | the same command with `--export-only`, then `python -m training.export` on the `{family}-q*.npz` files{" (q1 first: the others borrow its transforms)" if joint else ""} and `python -m training.export_onnx` |
 
 ## Rate on BSDS500 test
