@@ -22,9 +22,9 @@ the ratio of its folded layers to the middle rate's, which recovers the family t
 those iterations skip the synthesis and cost about a third. With ``--freeze`` equal to ``--iters`` the transforms
 never train, and each exported ``hp-q`` file borrows its ``rd-q`` twin's (``roicodec.models.store.borrowed``): the
 family then ships as entropy models over the rd transforms, a fraction of a megabyte each. When they do train
-(``hp2``: ``--name hp2 --freeze 5000 --iters 18000``), the first rate's file holds the shared transforms unfolded and
-every file its rate's gains, folded in when the file is read (``roicodec.models.store``): one copy of the transforms
-for the family, not five. The warm-up of the transforms' step size counts from their unfreezing. The run
+(the ``hp2`` run: ``--name hp2 --freeze 5000 --iters 15000``; measured, not shipped), the first rate's file holds
+the shared transforms unfolded and every file its rate's gains, folded in when the file is read
+(``roicodec.models.store``): one copy of the transforms for the family, not five. The warm-up of the transforms' step size counts from their unfreezing. The run
 checkpoints to ``--work`` and resumes from there.
 """
 
@@ -336,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=1000)
     add_run_options(parser)
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
-    parser.add_argument("--name", default="hp", help="the family's name: files NAME-q1 ... (hp: the frozen-transform "
-                        "family; hp2: the jointly trained one)")
+    parser.add_argument("--name", default="hp", help="the family's name: files NAME-q1 ... (hp: the shipped frozen-transform "
+                        "family; hp2: the joint run of stop 26)")
     args = parser.parse_args(argv)
     if sorted(args.lambdas) != args.lambdas or min(args.lambdas) <= 0:
         parser.error("--lambdas must be positive and ascending: hp-q1 is the lowest rate")

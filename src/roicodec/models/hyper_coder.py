@@ -49,8 +49,8 @@ def load_synthesis(meta: dict[str, Any], arrays: dict[str, np.ndarray], input_bo
 
 
 def read_tables(arrays: Mapping[str, np.ndarray], name: str, count: int) -> list[np.ndarray]:
-    """``count`` integer coding tables: one array ``{name}_freqs`` cut by ``{name}_lengths`` (files from ``hp2``
-    on: a weight file's members each cost a read, and there are hundreds of tables), or one array per table,
+    """``count`` integer coding tables: one array ``{name}_freqs`` cut by ``{name}_lengths`` (files written
+    from now on: a weight file's members each cost a read, and there are hundreds of tables), or one array per table,
     ``{name}_freq/{k}`` (the ``hp`` files)."""
     if f"{name}_freqs" not in arrays:
         return [arrays[f"{name}_freq/{k}"] for k in range(count)]

@@ -10,8 +10,10 @@ A family whose rates share one set of transforms (the gained variable-rate schem
 once: every file of the family holds its rate's gain vectors (``gain/analysis``, ``gain/synthesis``, float32), its meta
 names the two layers they scale (``"gains": {"analysis": "g_a.6", "synthesis": "g_s.0"}``), and :func:`read` folds
 them in: the analysis layer's output channels times the analysis gain, the synthesis layer's input channels times the
-synthesis gain, in float32. Encoder and decoder both read through here, so both run the same folded weights. The
-``hp2`` family does this: ``hp2-q1`` holds the transforms, the other rates borrow them.
+synthesis gain, in float32. Encoder and decoder both read through here, so both run the same folded weights. A
+family trained with its transforms (``training.base_hyper`` with ``--freeze`` below ``--iters``) is written this way:
+its first rate's file holds the transforms, the other rates borrow them. No shipped family is one yet (the ``hp2``
+run was measured and not shipped: docs/colour_cast.md).
 """
 
 from __future__ import annotations
