@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pages  # noqa: E402
 
 import roicodec  # noqa: E402
+from roicodec.bench import codecs  # noqa: E402
 from roicodec.metrics import psnr  # noqa: E402
 from roicodec.models import registry  # noqa: E402
 
@@ -50,14 +51,11 @@ def base_layer(model: str) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
     return code
 
 
-def pillow(fmt: str, quality: int) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
-    extra = {"speed": 6} if fmt == "AVIF" else {}
-
+def peer(codec: codecs.PillowCodec, quality: int) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
+    """A peer at one quality, with the bench's own settings (``roicodec.bench.codecs``)."""
     def code(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, fmt, quality=quality, **extra)
-        with Image.open(io.BytesIO(buf.getvalue())) as im:
-            return np.asarray(im.convert("RGB")), len(buf.getvalue())
+        (stream,) = codec.encode(rgb, np.ones(rgb.shape[:2], bool), quality)
+        return codec.decode(stream), len(stream.data)
     return code
 
 
@@ -110,10 +108,10 @@ def main() -> None:
     models = args.models or sorted(registry.available())
     result = {"dark_below": args.dark, "spread_below": args.spread, "border": args.border, "target_abs": 1.0,
               "models": [measure(m, images, args.dark, args.spread, args.border, base_layer(m)) for m in models]}
-    for fmt, qualities in (("JPEG", args.jpeg), ("AVIF", args.avif)):
+    for fmt, codec, qualities in (("JPEG", codecs.jpeg(), args.jpeg), ("AVIF", codecs.avif(), args.avif)):
         for q in (int(v) for v in qualities.split(",") if v):
             result["models"].append(measure(f"{fmt} q{q}", images, args.dark, args.spread, args.border,
-                                            pillow(fmt, q), "peer"))
+                                            peer(codec, q), "peer"))
     result["meta"] = pages.meta("colour_cast.py", sys.argv[1:], begun)
     for m in result["models"]:
         for part in ("all", "interior"):
