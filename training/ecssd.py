@@ -55,10 +55,23 @@ def report_sets(root: Path) -> dict[str, list[Item]]:
     return {"ecssd": [Item(n, *read(root, n)) for n in splits(root)["report"]]}
 
 
+TRAIN_SHORT_SIDE = 320
+"""Training images are kept at this short side (about ECSSD's own), so that a whole view, cut and resized to the
+model's square, loses little."""
+
+
+def squared(image: np.ndarray, label: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Image (bilinear) and label (nearest) as the Segmenter runs a whole-image model: resized to side x side."""
+    # Copies (np.array), not PIL's read-only views: the evaluation hands them to torch.
+    return (np.array(Image.fromarray(image).resize((side, side), Image.BILINEAR)),
+            np.array(Image.fromarray(label).resize((side, side), Image.NEAREST)))
+
+
 def load(root: Path) -> Dataset:
     split = splits(root)
-    short = EMBEDDED_MODELS[SALIENT].short_side
-    scaled = {k: [resize_pair(*read(root, n), short) for n in split[k]] for k in ("train", "selection")}
-    return Dataset(SALIENT, DATASET, CONFIG, CLASSES, scaled["train"], scaled["selection"], sample,
+    side = EMBEDDED_MODELS[SALIENT].square
+    train = [resize_pair(*read(root, n), TRAIN_SHORT_SIDE) for n in split["train"]]
+    selection = [squared(*read(root, n), side) for n in split["selection"]]
+    return Dataset(SALIENT, DATASET, CONFIG, CLASSES, train, selection, sample,
                    init=EMBEDDED,
                    notes={"data": ABOUT, "split": SPLIT_RULE})

@@ -102,10 +102,11 @@ def evaluate(model: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]],
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    # As in mmseg's Swin recipes: no decay on norms, biases and relative-position tables.
+    # As in mmseg's Swin recipes: no decay on norms, biases and position tables (relative and absolute).
     decay, no_decay = [], []
     for name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or "relative_position_bias_table" in name else decay).append(p)
+        position = "relative_position_bias_table" in name or "absolute_pos_embed" in name
+        (no_decay if p.ndim <= 1 or position else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
@@ -207,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     dataset = dataset_module(args.dataset).load(args.data)
     config = args.config or dataset.config
     name = args.name or dataset.name
+    square = EMBEDDED_MODELS[name].square if name in EMBEDDED_MODELS else None
+    if square is not None and args.crop != square:
+        parser.error(f"{name} runs every image at {square}x{square} (its position embedding has that size): "
+                     f"train it with --crop {square}")
     cfg = load_config(config)
     mean = torch.tensor(cfg.data_preprocessor["mean"])
     std = torch.tensor(cfg.data_preprocessor["std"])

@@ -135,12 +135,19 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
               "any depth: `roicodec.segment.normalise.microscopy_rgb` (percentiles 1 and 99.8 of the image to 0 and "
               "255, one stretch for all channels, gray repeated to RGB), then mean 127.5, std 64; the trainer uses "
               "the same function")
-    scale = f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale"
+    if embedded.square:
+        scale = (f"every image resized to {embedded.square}x{embedded.square} (aspect bent) and run in one pass, the "
+                 "labels resized back to the image's size")
+    else:
+        scale = (f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale") + \
+            f", windows of {embedded.window}"
     if "threshold" in meta:
         tried = ", ".join(f"{t}: {v:.3f}" for t, v in meta["threshold_selection"].items())
         scale += (f"; a pixel is {meta['classes'][1]} where that class's probability is at least "
                   f"{meta['threshold']}, the threshold that scored best on the selection split after training "
                   f"(mean IoU per threshold: {tried})")
+    position = f", absolute position embedding of {bb.pretrain_img_size}x{bb.pretrain_img_size}" \
+        if bb.get("use_abs_pos_embed") else ""
     evaluations = len(log)
     words = r["command"].split()
     work = words[words.index("--work") + 1] if "--work" in words[:-1] else f"out/seg-{dataset}"
@@ -155,9 +162,9 @@ inside the package so that automatic ROI works offline.
 |---|---|
 | file | `{name}.npz`: parameters as float16, recipe and selection figures as JSON under `meta`; loads with pickle off. {size / 1e6:.1f} MB, SHA-256 `{sha}…` |
 | config | `roicodec/segment/configs/{meta['config']}`, built through mmseg's registry (`MODELS.build`) |
-| architecture | mmseg `SwinTransformer`: patch 4, embed dims {bb.embed_dims}, depths {tuple(bb.depths)}, heads {tuple(bb.num_heads)}, window {bb.window_size}; mmseg `SegformerHead`, {head.channels} channels; {params:,} parameters |
+| architecture | mmseg `SwinTransformer`: patch 4, embed dims {bb.embed_dims}, depths {tuple(bb.depths)}, heads {tuple(bb.num_heads)}, window {bb.window_size}{position}; mmseg `SegformerHead`, {head.channels} channels; {params:,} parameters |
 | classes | {', '.join(meta['classes'])}; default ROI class: {', '.join(cfg.get('roi_classes', ()))} |
-| inference | {scale}, windows of {embedded.window}; input: {inputs} |
+| inference | {scale}; input: {inputs} |
 | data | {dataset_module(dataset).ABOUT}; from the shared data folder, read by `training/{dataset}.py` |
 | split | {split['rule']} ({counts}); the lists: [`training/splits/{dataset}.json`](../../../../training/splits/{dataset}.json) |
 | licence | {LICENCE[dataset]} |

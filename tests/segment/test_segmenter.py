@@ -87,3 +87,24 @@ def test_a_binary_models_threshold_decides_its_labels() -> None:
     assert np.array_equal(likelier.labels[0], p1 > 0.5) and np.array_equal(strict.labels[0], p1 >= 0.7)
     # The confidence stays the probability of the label given.
     assert np.allclose(strict.confidence[0], np.where(p1 >= 0.7, p1, 1 - p1), atol=1e-6)
+
+
+def test_a_whole_image_model_sees_every_image_at_its_square_and_answers_at_the_images_size(tmp_path,
+                                                                                          monkeypatch) -> None:
+    from roicodec.segment import SALIENT
+
+    from . import toy_weights
+
+    toy_weights.install(monkeypatch, tmp_path, {SALIENT: 10.0})
+    segmenter = load_segmenter(SALIENT)
+    assert segmenter.square == 256 and segmenter.working_size(300, 700) == (256, 256)
+    shapes = []
+    hook = segmenter.model.backbone.register_forward_pre_hook(lambda module, args: shapes.append(args[0].shape[-2:]))
+    try:
+        seg = segmenter(np.zeros((300, 700, 3), np.uint8))
+    finally:
+        hook.remove()
+        load_segmenter.cache_clear()
+    # One pass at the square (its position embedding's size), whatever the image's aspect.
+    assert [tuple(s) for s in shapes] == [(256, 256)]
+    assert seg.labels.shape == (300, 700) and seg.labels.all()

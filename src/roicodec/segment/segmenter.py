@@ -1,9 +1,9 @@
 """Run an mmseg model on an image: class map, class names and per-pixel confidence, in bounded memory.
 
-The image is first resized to the model's working scale (its ``short_side``). A working image larger than the
-model's window is cut into tiles: each tile runs with a margin of context around it and only its centre is kept
-(overlap-tile), so memory depends on the window, not on the image, and no pixel's logits are averaged or stored
-beyond its own tile.
+The image is first resized to the model's working scale (its ``short_side``, or for a whole-image model its fixed
+``square``). A working image larger than the model's window is cut into tiles: each tile runs with a margin of
+context around it and only its centre is kept (overlap-tile), so memory depends on the window, not on the image, and
+no pixel's logits are averaged or stored beyond its own tile.
 """
 
 from __future__ import annotations
@@ -73,12 +73,14 @@ class Segmenter:
 
     def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
-                 name: str, device: str = "cpu", input: str = "rgb", threshold: float | None = None) -> None:
+                 name: str, device: str = "cpu", input: str = "rgb", threshold: float | None = None,
+                 square: int | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = classes
         self.roi_classes = roi_classes
         self.mean, self.std = mean, std
         self.short_side = short_side
+        self.square = square
         self.window = window
         self.margin = window // 8
         self.name = name
@@ -91,6 +93,8 @@ class Segmenter:
         selection split (``training/segmenter.py``) and stores it with the weights."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
+        if self.square is not None:
+            return self.square, self.square
         if self.short_side is None:
             return height, width
         scale = self.short_side / min(height, width)
@@ -174,4 +178,4 @@ def load_segmenter(model: str | None = None, checkpoint: str | None = None, devi
     roi_classes = source.roi_classes or tuple(cfg.get("roi_classes", ()))
     threshold = meta.get("threshold")
     return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device,
-                     source.input, None if threshold is None else float(threshold))
+                     source.input, None if threshold is None else float(threshold), source.square)

@@ -34,11 +34,15 @@ class Embedded:
     """``"rgb"`` (8-bit photographs) or ``"microscopy"`` (any depth, through ``normalise.microscopy_rgb``)."""
     dataset: str
     """The trainer's ``--dataset`` that makes its weights."""
+    square: int | None = None
+    """Set: the whole image is resized to ``square`` x ``square`` (aspect bent) and back, as salient-object models
+    are run; such a model sees the whole picture at one fixed size, so it can learn where in the frame subjects are
+    (an absolute position embedding) and costs the same on any image."""
 
 
 EMBEDDED_MODELS = {
     EMBEDDED: Embedded("swin-pico_segformerhead_camvid.py", 360, 480, "rgb", "camvid"),
-    SALIENT: Embedded("swin-pico_segformerhead_salient.py", 320, 640, "rgb", "ecssd"),
+    SALIENT: Embedded("swin-pico_segformerhead_salient.py", None, 640, "rgb", "ecssd", square=256),
     # Native scale (nuclei are so many pixels wide) and a window wide enough that most images run in one pass.
     NUCLEI: Embedded("swin-nano_segformerhead_nuclei.py", None, 1024, "microscopy", "nuclei"),
 }
@@ -94,6 +98,8 @@ class ModelSource:
     window: int
     input: str = "rgb"
     """How pixels become the network's input: ``"rgb"`` or ``"microscopy"`` (see :class:`Embedded`)."""
+    square: int | None = None
+    """Set: the whole image is resized to this square instead (see :class:`Embedded`)."""
 
 
 def _zoo_dir() -> Path:
@@ -132,7 +138,7 @@ def resolve(model: str | Path | None = None, checkpoint: str | Path | None = Non
         if checkpoint is None and not installed(name):
             raise ModelNotInstalled(not_installed_message(name))
         return ModelSource(name, _PACKAGE / "configs" / embedded.config, str(checkpoint or weights_path(name)), (),
-                           embedded.short_side, embedded.window, embedded.input)
+                           embedded.short_side, embedded.window, embedded.input, embedded.square)
     zoo_name = ZOO.get(name, name)
     if not name.endswith(".py") and (zoo_name in ZOO.values() or (_zoo_dir() / f"{zoo_name}.py").is_file()):
         config = _zoo_dir() / f"{zoo_name}.py"

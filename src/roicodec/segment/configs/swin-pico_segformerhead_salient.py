@@ -1,6 +1,8 @@
 # The salient-object ("main subject") model behind ``--roi auto`` on photographs: the CamVid model's backbone (same
-# sizes, so training starts from its weights) with a narrower SegFormer head and two classes. Working scale: short
-# side 320, about ECSSD's, which keeps inference on any photograph near 0.2 s on one core.
+# sizes, so training starts from its weights) with a narrower SegFormer head and two classes. Every image is run
+# resized to 256x256 (``square`` in roicodec.segment.sources), as salient-object models are, so the backbone can
+# carry an absolute position embedding of that size: where a subject sits in the frame is half of what makes it
+# the subject, and Swin's relative positions alone cannot see it.
 num_classes = 2
 class_names = ('background', 'subject')
 roi_classes = ('subject',)
@@ -18,7 +20,7 @@ model = dict(
     pretrained=None,
     backbone=dict(
         type='SwinTransformer',
-        pretrain_img_size=224,
+        pretrain_img_size=256,
         in_channels=3,
         embed_dims=48,
         patch_size=4,
@@ -34,7 +36,7 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.1,
-        use_abs_pos_embed=False,
+        use_abs_pos_embed=True,
         act_cfg=dict(type='GELU'),
         norm_cfg=dict(type='LN', requires_grad=True)),
     decode_head=dict(
