@@ -137,7 +137,7 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
               "the same function")
     if embedded.square:
         scale = (f"every image resized to {embedded.square}x{embedded.square} (aspect bent) and run in one pass, the "
-                 "labels resized back to the image's size")
+                 "subject's probability resized back to the image's size (bilinear) before the threshold")
     else:
         scale = (f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale") + \
             f", windows of {embedded.window}"

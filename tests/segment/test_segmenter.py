@@ -108,3 +108,25 @@ def test_a_whole_image_model_sees_every_image_at_its_square_and_answers_at_the_i
     # One pass at the square (its position embedding's size), whatever the image's aspect.
     assert [tuple(s) for s in shapes] == [(256, 256)]
     assert seg.labels.shape == (300, 700) and seg.labels.all()
+
+
+def test_a_binary_models_mask_follows_its_probability_at_the_images_size_not_the_working_grid() -> None:
+    import torch
+
+    class Ramp(torch.nn.Module):
+        """p(subject) rising smoothly across the working image."""
+
+        def extract_feat(self, x):
+            return x
+
+        def decode_head(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
+            return torch.stack([torch.zeros_like(ramp), ramp])[None]
+
+    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+    seg = Segmenter(Ramp(), *args, threshold=0.667, square=16)(np.zeros((8, 160), np.uint8))
+    first = int(np.argmax(seg.labels[0]))
+    # Working columns 9 and 10 have p = 0.646 and 0.731: p = 0.667 a quarter of the way, at column 9.25, which is
+    # pixel 97 of 160. Labels resized from the 16-column grid (nearest) would step at pixel 100.
+    assert (seg.labels == seg.labels[0]).all() and (np.diff(seg.labels[0].astype(int)) >= 0).all()
+    assert first in (96, 97, 98)

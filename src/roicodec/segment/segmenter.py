@@ -118,7 +118,10 @@ class Segmenter:
         height, width = rgb.shape[:2]
         h, w = self.working_size(height, width)
         work = rgb if (h, w) == (height, width) else np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
-        labels = np.empty((h, w), np.uint8 if len(self.classes) <= 256 else np.int32)
+        binary = len(self.classes) == 2
+        # A binary model keeps its foreground probability, which is resized to the image (bilinear) before the
+        # decision: the mask's edges then follow the probability's, not the working grid's staircase.
+        labels = None if binary else np.empty((h, w), np.uint8 if len(self.classes) <= 256 else np.int32)
         confidence = np.empty((h, w), np.float32)
         plan = [(ys, xs) for ys in _tiles(h, self.window, self.margin) for xs in _tiles(w, self.window, self.margin)]
         if progress:
@@ -126,17 +129,23 @@ class Segmenter:
         with torch.inference_mode():
             for done, ((y0, y1, iy0, iy1), (x0, x1, ix0, ix1)) in enumerate(plan, 1):
                 probs = self._logits(work[iy0:iy1, ix0:ix1]).softmax(0)[:, y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0]
-                best, index = probs.max(0)
-                if self.threshold is not None and len(self.classes) == 2:
-                    index = (probs[1] >= self.threshold).to(index.dtype)
-                    best = probs.gather(0, index[None])[0]
-                labels[y0:y1, x0:x1] = index.cpu().numpy()
-                confidence[y0:y1, x0:x1] = best.cpu().numpy()
+                if binary:
+                    confidence[y0:y1, x0:x1] = probs[1].cpu().numpy()
+                else:
+                    best, index = probs.max(0)
+                    labels[y0:y1, x0:x1] = index.cpu().numpy()
+                    confidence[y0:y1, x0:x1] = best.cpu().numpy()
                 if progress:
                     progress(done, len(plan))
         if (h, w) != (height, width):
-            labels = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
             confidence = np.asarray(Image.fromarray(confidence).resize((width, height), Image.BILINEAR))
+            if labels is not None:
+                labels = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
+        if labels is None:
+            # Without a chosen threshold, the likelier class (a tie goes to the background, as argmax gives it).
+            foreground = confidence > 0.5 if self.threshold is None else confidence >= self.threshold
+            labels = foreground.astype(np.uint8)
+            confidence = np.where(foreground, confidence, 1 - confidence).astype(np.float32)
         return Segmentation(labels, confidence, self.classes, self.name)
 
 
