@@ -12,8 +12,9 @@ all of BBBC039 was a report set; it beat Otsu there by 0.020 IoU (0.904 against 
 iterations from stage 1's weights, trains on the split above. At the likelier class it scored 0.897 on BBBC039's 50
 report images, where stage 1 scores 0.899 (``docs/results/segmenters/swin-nano-nuclei.likelier-class.json`` and
 ``...stage1.on-today-report.json``): BBBC039 in training did not move it, DSB2018 rose from 0.737 to 0.761. What
-lifted BBBC039 was the decision threshold (``training.segmenter.choose_threshold``, 0.7): that step was added after
-this report fell short of Otsu + 0.03 there, but its value was chosen on the selection split only.
+lifted BBBC039 was the decision threshold (``training.segmenter.choose_decision``, 0.7; chosen before that step also
+tried the mirror image, so the shipped weights run without it): that step was added after this report fell short of
+Otsu + 0.03 there, but its value was chosen on the selection split only.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ plus, for the binary models, a soft Dice term on the foreground; AdamW with line
 Every ``--eval-every`` iterations the model is scored on the *selection* split, every evaluation goes to
 ``log.jsonl`` in ``--work``, and the best so far is written there as ``NAME.npz``; ``last.ckpt`` lets a stopped
 run resume where it was. When the last iteration is done, the chosen weights are scored once on the *report* sets,
-which chose nothing, through the ``--roi auto`` path: ``report.json``. A binary model first gets its decision threshold
-on the selection split (:func:`choose_threshold`). ``python -m training.segmenter_cards --work
+which chose nothing, through the ``--roi auto`` path: ``report.json``. A binary model first gets its decision (threshold, and
+whether to average with the mirror image) on the selection split (:func:`choose_decision`). ``python -m training.segmenter_cards --work
 DIR`` then commits the log and the report in docs/results/segmenters/ and writes the model card from them.
 """
 
@@ -131,37 +131,46 @@ THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))
 """The decision thresholds a binary model's run tries on its selection split, 0.3 to 0.9."""
 
 
-def choose_threshold(dataset: Dataset, out: Path) -> float | None:
-    """For a binary model, the probability of class 1 from which a pixel is labelled 1 that gives the best mean IoU on
-    the selection split, through the ``--roi auto`` path; stored in the chosen weights' meta (``threshold``, with every
-    score tried), once. Trained with a Dice term, the models lean to their foreground: on the nuclei model's
-    selection split 0.7 scored 0.863 against 0.847 for the likelier class."""
+def choose_decision(dataset: Dataset, out: Path) -> dict[str, Any] | None:
+    """For a binary model, how inference decides, chosen on the selection split through the ``--roi auto`` path:
+    whether each window's logits are averaged with its mirror image's (``mirror``), and the probability of class 1
+    from which a pixel is labelled 1 (``threshold``) that give the best mean IoU, with every score tried; stored in
+    the chosen weights' meta, once. Trained with a Dice term, the models lean to their foreground: on the nuclei
+    model's selection split 0.7 scored 0.863 against 0.847 for the likelier class. Ties go to no mirror (half the
+    cost) and to the threshold nearer 0.5."""
     if len(dataset.classes) != 2:
         return None
     meta, arrays = weights.read(out)
-    if "threshold" in meta:
-        return float(meta["threshold"])
+    if "threshold" in meta and "mirror" in meta:
+        return {"threshold": float(meta["threshold"]), "mirror": bool(meta["mirror"])}
     load_segmenter.cache_clear()
     segmenter = load_segmenter(dataset.name, str(out))
-    found = []
-    for image, label in dataset.selection:
-        result = segmenter(image)
-        p = np.where(result.labels == 1, result.confidence, 1 - result.confidence)
-        found.append((p, label))
-    scores = {}
-    for t in THRESHOLDS:
-        per_image = []
-        for p, label in found:
-            keep = label != IGNORE
-            inter, union = overlap((p >= t) & keep, (label == 1) & keep)
-            per_image.append(inter / union if union else 1.0)
-        scores[t] = round(float(np.mean(per_image)), 4)
-    best = max(THRESHOLDS, key=lambda t: (scores[t], -abs(t - 0.5)))
-    meta = dict(meta, threshold=best, threshold_selection={f"{t:.2f}": v for t, v in scores.items()})
+    scores: dict[bool, dict[float, float]] = {}
+    for mirror in (False, True):
+        segmenter.mirror = mirror
+        found = []
+        for image, label in dataset.selection:
+            result = segmenter(image)
+            p = np.where(result.labels == 1, result.confidence, 1 - result.confidence)
+            found.append((p, label))
+        scores[mirror] = {}
+        for t in THRESHOLDS:
+            per_image = []
+            for p, label in found:
+                keep = label != IGNORE
+                inter, union = overlap((p >= t) & keep, (label == 1) & keep)
+                per_image.append(inter / union if union else 1.0)
+            scores[mirror][t] = round(float(np.mean(per_image)), 4)
+    mirror, best = max(((m, t) for m in (False, True) for t in THRESHOLDS),
+                       key=lambda mt: (scores[mt[0]][mt[1]], not mt[0], -abs(mt[1] - 0.5)))
+    meta = dict(meta, threshold=best, mirror=mirror,
+                threshold_selection={f"{t:.2f}": v for t, v in scores[mirror].items()},
+                mirror_selection={"off": max(scores[False].values()), "on": max(scores[True].values())})
     weights.write(out, arrays, meta, compressed=True)
     load_segmenter.cache_clear()
-    print(f"threshold {best} (selection mean IoU {scores[best]:.4f}; 0.5 gives {scores[0.5]:.4f})", flush=True)
-    return best
+    print(f"threshold {best}, mirror {'on' if mirror else 'off'} (selection mean IoU {scores[mirror][best]:.4f}; "
+          f"0.5 without mirror gives {scores[False][0.5]:.4f})", flush=True)
+    return {"threshold": best, "mirror": mirror}
 
 
 def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str]) -> Path:
@@ -271,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                     save_weights(out, model.state_dict(), meta)
                 checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
     print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
-    choose_threshold(dataset, out)
+    choose_decision(dataset, out)
     path = finish(dataset, args.data, out, work, argv)
     print(f"report: {path}; into the package: python -m training.export {out}, then python -m "
           f"training.segmenter_cards --work {work}", flush=True)

@@ -146,6 +146,10 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
         scale += (f"; a pixel is {meta['classes'][1]} where that class's probability is at least "
                   f"{meta['threshold']}, the threshold that scored best on the selection split after training "
                   f"(mean IoU per threshold: {tried})")
+    if "mirror" in meta:
+        chose = meta["mirror_selection"]
+        scale += (f"; {'each window averaged with its mirror image (left to right)' if meta['mirror'] else 'no mirror'}"
+                  f", chosen there too (best selection IoU without mirror {chose['off']:.3f}, with {chose['on']:.3f})")
     position = f", absolute position embedding of {bb.pretrain_img_size}x{bb.pretrain_img_size}" \
         if bb.get("use_abs_pos_embed") else ""
     evaluations = len(log)

@@ -130,3 +130,24 @@ def test_a_binary_models_mask_follows_its_probability_at_the_images_size_not_the
     # pixel 97 of 160. Labels resized from the 16-column grid (nearest) would step at pixel 100.
     assert (seg.labels == seg.labels[0]).all() and (np.diff(seg.labels[0].astype(int)) >= 0).all()
     assert first in (96, 97, 98)
+
+
+def test_mirror_averages_each_window_with_its_mirror_image_mapped_back() -> None:
+    import torch
+
+    class Ramp(torch.nn.Module):
+        """Logits (0, x) with x rising left to right whatever the pixels: its mirror image, mapped back, falls."""
+
+        def extract_feat(self, x):
+            return x
+
+        def decode_head(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
+            return torch.stack([torch.zeros_like(ramp), ramp])[None]
+
+    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+    image = np.zeros((8, 61), np.uint8)
+    plain, mirrored = Segmenter(Ramp(), *args)(image), Segmenter(Ramp(), *args, mirror=True)(image)
+    assert plain.labels[0, -1] == 1 and plain.confidence[0, -1] > 0.9
+    # The rising ramp and the falling one cancel: even odds everywhere, so the likelier class is the background.
+    assert np.allclose(mirrored.confidence, 0.5, atol=1e-6) and not mirrored.labels.any()

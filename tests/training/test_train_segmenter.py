@@ -84,7 +84,12 @@ def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, 
     # The decision threshold was chosen on the selection split, from every one tried, and inference uses it.
     assert meta["threshold"] in train.THRESHOLDS and len(meta["threshold_selection"]) == len(train.THRESHOLDS)
     assert meta["threshold_selection"][f"{meta['threshold']:.2f}"] == max(meta["threshold_selection"].values())
-    assert load_segmenter(name, str(out)).threshold == meta["threshold"]
+    # So was the mirror: on where it scored better, and the threshold's scores are those of the choice.
+    chose = meta["mirror_selection"]
+    assert meta["mirror"] == (chose["on"] > chose["off"]) and max(chose.values()) == max(
+        meta["threshold_selection"].values())
+    segmenter = load_segmenter(name, str(out))
+    assert segmenter.threshold == meta["threshold"] and segmenter.mirror == meta["mirror"]
     # ECSSD starts from the CamVid model's backbone; nuclei from random weights (its data are CC0, CamVid's are not).
     assert (meta["recipe"]["init"] is not None) == (dataset == "ecssd")
     report = json.loads((work / "report.json").read_text())

@@ -74,7 +74,7 @@ class Segmenter:
     def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
                  name: str, device: str = "cpu", input: str = "rgb", threshold: float | None = None,
-                 square: int | None = None) -> None:
+                 square: int | None = None, mirror: bool = False) -> None:
         self.model = model.to(device).eval()
         self.classes = classes
         self.roi_classes = roi_classes
@@ -91,6 +91,9 @@ class Segmenter:
         """For a two-class model, the probability of class 1 from which a pixel is labelled 1 (``None``: the likelier
         class, as 0.5). Trained with a Dice term, a binary model leans to class 1; the trainer picks this on the
         selection split (``training/segmenter.py``) and stores it with the weights."""
+        self.mirror = mirror
+        """Average the logits of each window with those of its mirror image (left to right): set where the trainer
+        found it better on the selection split, and stored with the weights as the threshold is."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         if self.square is not None:
@@ -107,7 +110,11 @@ class Segmenter:
         x = torch.from_numpy(np.array(tile, np.float32)).to(self.device).permute(2, 0, 1)[None]
         mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
-        logits = self.model.decode_head(self.model.extract_feat((x - mean) / std))
+        x = (x - mean) / std
+        logits = self.model.decode_head(self.model.extract_feat(x))
+        if self.mirror:
+            mirrored = self.model.decode_head(self.model.extract_feat(x.flip(-1))).flip(-1)
+            logits = (logits + mirrored) / 2
         return F.interpolate(logits, size=tile.shape[:2], mode="bilinear", align_corners=False)[0]
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None) -> Segmentation:
@@ -187,4 +194,5 @@ def load_segmenter(model: str | None = None, checkpoint: str | None = None, devi
     roi_classes = source.roi_classes or tuple(cfg.get("roi_classes", ()))
     threshold = meta.get("threshold")
     return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device,
-                     source.input, None if threshold is None else float(threshold), source.square)
+                     source.input, None if threshold is None else float(threshold), source.square,
+                     bool(meta.get("mirror", False)))
