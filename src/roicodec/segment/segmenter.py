@@ -151,8 +151,11 @@ class Segmenter:
         if labels is None:
             # Without a chosen threshold, the likelier class (a tie goes to the background, as argmax gives it).
             foreground = confidence > 0.5 if self.threshold is None else confidence >= self.threshold
-            labels = foreground.astype(np.uint8)
-            confidence = np.where(foreground, confidence, 1 - confidence).astype(np.float32)
+            # PIL's arrays are read-only: one copy, then in place, so that a huge image's map is not copied twice.
+            if not confidence.flags.writeable:
+                confidence = confidence.copy()
+            np.subtract(1, confidence, out=confidence, where=~foreground)
+            labels = foreground.view(np.uint8)
         return Segmentation(labels, confidence, self.classes, self.name)
 
 
