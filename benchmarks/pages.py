@@ -389,6 +389,27 @@ def segment_camvid_report(r: dict) -> list[str]:
     ]
 
 
+def segment_salient_report(r: dict) -> list[str]:
+    s = r["sets"]["ecssd"]
+    model, box = s["model"], s["centre_box"]
+    verdicts = [f"mean IoU ≥ 0.60: {'met' if model['iou'] >= 0.6 else 'not met'} ({model['iou']:.3f})",
+                f"≥ the centre box + 0.25 ({box['iou'] + 0.25:.3f}): "
+                f"{'met' if model['iou'] >= box['iou'] + 0.25 else 'not met'}",
+                f"goal ≥ 0.70: {'met' if model['iou'] >= 0.7 else 'not met'}"]
+    decision = f"threshold {r['threshold']}, mirror {'on' if r.get('mirror') else 'off'}"
+    return [
+        (f"`{r['model']}` (weights `{r['weights_sha256']}…`; {decision}) on the {model['images']} photographs of "
+         f"ECSSD's report split, which chose nothing, scored once by `{r['command']}` "
+         "([`results/segmenters/swin-pico-salient.report.json`](results/segmenters/swin-pico-salient.report.json)):"),
+        "",
+        *table(["ROI", "mean IoU per image", "IoU of all pixels pooled"], "lrr",
+               [[f"`{r['model']}`", f"**{model['iou']:.3f}**", f"{model['pooled_iou']:.3f}"],
+                ["a centred box of half the width and height", f"{box['iou']:.3f}", f"{box['pooled_iou']:.3f}"]]),
+        "",
+        f"Targets: {'; '.join(verdicts)}.",
+    ]
+
+
 def microscopy(r: dict) -> list[str]:
     s = r["summary"]
     ratio, bpp = s["ratio_mean"], s["bpp_mean"]
@@ -470,6 +491,7 @@ BLOCKS = {
     "fuzz": Block("robustness.md", "fuzz.json", fuzz),
     "segment_speed": Block("segment.md", "segment_speed.json", segment_speed),
     "segment_camvid_report": Block("segment.md", "segmenters/swin-pico-camvid.report.json", segment_camvid_report),
+    "segment_salient_report": Block("segment.md", "segmenters/swin-pico-salient.report.json", segment_salient_report),
     "microscopy": Block("microscopy.md", "microscopy.json", microscopy),
 }
 """Every block, by the name its markers carry: the page it sits in, the JSON in docs/results/ it is made from."""

@@ -79,13 +79,15 @@ def test_trained_nuclei_model_beats_otsu_on_a_bbbc039_image() -> None:
 
 
 def test_trained_salient_model_marks_the_astronaut(astronaut) -> None:
-    """Runs once the trained weights are exported: the person, not the flag: most of the head ROI drawn for the
-    demo is inside, and the ROI is not the whole picture."""
+    """Runs once the trained weights are exported: the person, not the flag, and not the whole picture."""
     from roicodec.segment import installed
-    from roicodec.segment.sources import _PACKAGE
 
     if not installed(SALIENT):
         pytest.skip(f"{SALIENT} is not trained and exported yet")
-    head = np.asarray(Image.open(_PACKAGE.parent / "samples" / "astronaut_roi.png")) != 0
     mask, seg = segment_roi(astronaut)
-    assert seg.model == SALIENT and mask[head].mean() > 0.8 and 0.1 < mask.mean() < 0.7
+    # The person, not the scene: face and suit marked; the shuttle and the wall beside it not, the flag hardly.
+    # (The drawn ROI is a box around the head, background included, so it is no measure of the person.)
+    face, torso = mask[70:160, 190:260].mean(), mask[300:450, 150:260].mean()
+    shuttle, flag = mask[0:200, 330:512].mean(), mask[0:200, 0:60].mean()
+    assert seg.model == SALIENT and face > 0.9 and torso > 0.9 and shuttle < 0.1 and flag < 0.3
+    assert 0.1 < mask.mean() < 0.7
