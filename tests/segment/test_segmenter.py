@@ -9,6 +9,25 @@ from roicodec.segment.segmenter import _tiles
 pytest.importorskip("mmseg")
 
 
+def _ramp():
+    """A stand-in model: logits (0, x) with x rising from -3 to 3 left to right whatever the pixels, so that
+    p(class 1) = sigmoid(x); its mirror image, mapped back, falls."""
+    import torch
+
+    class Ramp(torch.nn.Module):
+        def extract_feat(self, x):
+            return x
+
+        def decode_head(self, x):
+            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
+            return torch.stack([torch.zeros_like(ramp), ramp])[None]
+
+    return Ramp()
+
+
+RAMP_ARGS = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+
+
 @pytest.fixture(scope="module")
 def embedded() -> Segmenter:
     return load_segmenter(EMBEDDED)
@@ -70,20 +89,10 @@ def test_unsupported_pixels_are_refused(embedded) -> None:
 def test_a_binary_models_threshold_decides_its_labels() -> None:
     import torch
 
-    class Ramp(torch.nn.Module):
-        """Logits (0, x) with x rising from -3 to 3 along the image: p(class 1) = sigmoid(x)."""
-
-        def extract_feat(self, x):
-            return x
-
-        def decode_head(self, x):
-            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
-            return torch.stack([torch.zeros_like(ramp), ramp])[None]
-
     image = np.zeros((8, 61), np.uint8)
-    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+    args = RAMP_ARGS
     p1 = torch.sigmoid(torch.linspace(-3, 3, 61)).numpy()
-    likelier, strict = Segmenter(Ramp(), *args)(image), Segmenter(Ramp(), *args, threshold=0.7)(image)
+    likelier, strict = Segmenter(_ramp(), *args)(image), Segmenter(_ramp(), *args, threshold=0.7)(image)
     assert np.array_equal(likelier.labels[0], p1 > 0.5) and np.array_equal(strict.labels[0], p1 >= 0.7)
     # The confidence stays the probability of the label given.
     assert np.allclose(strict.confidence[0], np.where(p1 >= 0.7, p1, 1 - p1), atol=1e-6)
@@ -111,20 +120,8 @@ def test_a_whole_image_model_sees_every_image_at_its_square_and_answers_at_the_i
 
 
 def test_a_binary_models_mask_follows_its_probability_at_the_images_size_not_the_working_grid() -> None:
-    import torch
-
-    class Ramp(torch.nn.Module):
-        """p(subject) rising smoothly across the working image."""
-
-        def extract_feat(self, x):
-            return x
-
-        def decode_head(self, x):
-            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
-            return torch.stack([torch.zeros_like(ramp), ramp])[None]
-
-    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
-    seg = Segmenter(Ramp(), *args, threshold=0.667, square=16)(np.zeros((8, 160), np.uint8))
+    args = RAMP_ARGS
+    seg = Segmenter(_ramp(), *args, threshold=0.667, square=16)(np.zeros((8, 160), np.uint8))
     first = int(np.argmax(seg.labels[0]))
     # Working columns 9 and 10 have p = 0.646 and 0.731: p = 0.667 a quarter of the way, at column 9.25, which is
     # pixel 97 of 160. Labels resized from the 16-column grid (nearest) would step at pixel 100.
@@ -133,21 +130,9 @@ def test_a_binary_models_mask_follows_its_probability_at_the_images_size_not_the
 
 
 def test_mirror_averages_each_window_with_its_mirror_image_mapped_back() -> None:
-    import torch
-
-    class Ramp(torch.nn.Module):
-        """Logits (0, x) with x rising left to right whatever the pixels: its mirror image, mapped back, falls."""
-
-        def extract_feat(self, x):
-            return x
-
-        def decode_head(self, x):
-            ramp = torch.linspace(-3, 3, x.shape[-1]).expand(x.shape[-2], -1)
-            return torch.stack([torch.zeros_like(ramp), ramp])[None]
-
-    args = (("background", "subject"), ("subject",), (0.0,) * 3, (1.0,) * 3, None, 64, "ramp")
+    args = RAMP_ARGS
     image = np.zeros((8, 61), np.uint8)
-    plain, mirrored = Segmenter(Ramp(), *args)(image), Segmenter(Ramp(), *args, mirror=True)(image)
+    plain, mirrored = Segmenter(_ramp(), *args)(image), Segmenter(_ramp(), *args, mirror=True)(image)
     assert plain.labels[0, -1] == 1 and plain.confidence[0, -1] > 0.9
     # The rising ramp and the falling one cancel: even odds everywhere, so the likelier class is the background.
     assert np.allclose(mirrored.confidence, 0.5, atol=1e-6) and not mirrored.labels.any()
