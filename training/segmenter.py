@@ -131,6 +131,16 @@ THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))
 """The decision thresholds a binary model's run tries on its selection split, 0.3 to 0.9."""
 
 
+def _mean_iou(found: list[tuple[np.ndarray, np.ndarray]], threshold: float) -> float:
+    """Mean foreground IoU per image of probability maps thresholded at ``threshold`` against their labels."""
+    per_image = []
+    for p, label in found:
+        keep = label != IGNORE
+        inter, union = overlap((p >= threshold) & keep, (label == 1) & keep)
+        per_image.append(inter / union if union else 1.0)
+    return round(float(np.mean(per_image)), 4)
+
+
 def choose_decision(dataset: Dataset, out: Path) -> dict[str, Any] | None:
     """For a binary model, how inference decides, chosen on the selection split through the ``--roi auto`` path:
     whether each window's logits are averaged with its mirror image's (``mirror``), and the probability of class 1
@@ -151,16 +161,8 @@ def choose_decision(dataset: Dataset, out: Path) -> dict[str, Any] | None:
         found = []
         for image, label in dataset.selection:
             result = segmenter(image)
-            p = np.where(result.labels == 1, result.confidence, 1 - result.confidence)
-            found.append((p, label))
-        scores[mirror] = {}
-        for t in THRESHOLDS:
-            per_image = []
-            for p, label in found:
-                keep = label != IGNORE
-                inter, union = overlap((p >= t) & keep, (label == 1) & keep)
-                per_image.append(inter / union if union else 1.0)
-            scores[mirror][t] = round(float(np.mean(per_image)), 4)
+            found.append((np.where(result.labels == 1, result.confidence, 1 - result.confidence), label))
+        scores[mirror] = {t: _mean_iou(found, t) for t in THRESHOLDS}
     mirror, best = max(((m, t) for m in (False, True) for t in THRESHOLDS),
                        key=lambda mt: (scores[mt[0]][mt[1]], not mt[0], -abs(mt[1] - 0.5)))
     meta = dict(meta, threshold=best, mirror=mirror,
