@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roicodec import weights
-from roicodec.models import STRIDE, registry, runtime
-from roicodec.models import base_model
+from roicodec.models import STRIDE, base_model, registry, runtime
 from roicodec.models.base_model import BaseModel
 
 
@@ -49,12 +47,22 @@ def test_blocks_give_the_pixels_of_one_run(monkeypatch) -> None:
     assert (whole != blocks).mean() < 1e-3
 
 
+@pytest.mark.read_only
+@pytest.mark.parametrize(("start", "stop", "most"), [(0, 64, 21), (64, 80, 21), (0, 54, 21), (3, 4, 21), (0, 21, 21),
+                                                      (0, 22, 21), (5, 1000, 7)])
+def test_blocks_are_the_fewest_and_even(start: int, stop: int, most: int) -> None:
+    cuts = base_model._cuts(start, stop, most)
+    sizes = np.diff(cuts)
+    assert cuts[0] == start and cuts[-1] == stop
+    assert len(sizes) == -(-(stop - start) // most)
+    assert sizes.max() <= most and sizes.max() - sizes.min() <= 1
+
+
 @pytest.fixture(scope="module")
 def tiny_hyperprior(tmp_path_factory) -> tuple[dict, dict]:
     """A scale-hyperprior weight file from four iterations of its trainer, and its graphs in a scratch folder."""
     torch = pytest.importorskip("torch")
     from PIL import Image
-
     from training import base_hyper, export_onnx
 
     tmp = tmp_path_factory.mktemp("hp")
