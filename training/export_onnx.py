@@ -74,61 +74,115 @@ class _Builder:
         return self.node("Sub", [square, self.constant(np.array(_PEDESTAL, np.float32), "pedestal")], "reparam")
 
 
-def _phase_deconv(b: _Builder, x: str, weight: str, bias: str | None, layer: nn.ConvTranspose2d) -> str:
-    """A transposed convolution as ``s * s`` stride-1 convolutions in one (a phase per output pixel position,
-    stacked as channels) and a depth-to-space: the same sums, in a form ONNX Runtime runs directly instead of
-    through a column buffer of ``out x k x k`` times the input (473 MB for one 1024-pixel tile of ``g_s``).
-
-    Output row ``s*i + a`` of the transposed convolution sums input rows ``m`` with kernel tap ``a + p - s*(m - i)``;
-    phase ``a``'s stride-1 kernel holds those taps at offsets ``m - i``, and zero where a tap falls off the kernel.
-    """
+def _taps(layer: nn.ConvTranspose2d) -> tuple[int, int, int, int, int]:
+    """``(stride, kernel, padding, lo, hi)`` of a square transposed convolution whose output is exactly stride x its
+    input: output ``s*i + a`` sums input ``i + d`` for ``d`` in ``lo..hi`` with kernel tap ``a + p - s*d``."""
     (s, s2), (k, k2), (p, p2), (op, op2) = layer.stride, layer.kernel_size, layer.padding, layer.output_padding
     if (s, k, p, op) != (s2, k2, p2, op2) or k + op - s - 2 * p != 0:
         raise SystemExit("only square transposed convolutions whose output is exactly stride x input convert")
     offsets = [d for d in range(-k, k + 1) if any(0 <= a + p - s * d < k for a in range(s))]
-    lo, hi = offsets[0], offsets[-1]
-    taps = np.array([[a + p - s * d if 0 <= a + p - s * d < k else k for d in range(lo, hi + 1)] for a in range(s)],
-                    np.int64)
+    return s, k, p, offsets[0], offsets[-1]
+
+
+def _phase_deconv(b: _Builder, x: str, weight: str, bias: str | None, layer: nn.ConvTranspose2d,
+                  before: int) -> str:
+    """A transposed convolution as stride-1 convolutions in one (a phase per output pixel position, stacked as
+    channels in DCR order): the same sums, in a form ONNX Runtime runs directly instead of through a column buffer of
+    ``out x k x k`` times the input (473 MB for one 1024-pixel tile of ``g_s``). Its depth-to-space is left to the
+    caller (:class:`_Phases`).
+
+    ``before`` > 1: ``x`` itself is still phase-stacked, ``before`` x ``before`` phases of its own pixels, and the
+    convolution runs on those phases as they are, giving ``(before * s)**2`` phases. That costs about four times the
+    multiplications (most taps meet zeros), which pays on the last layer, whose outputs are three channels: the
+    depth-to-space of its 64-channel input was a quarter of the synthesis's time.
+
+    Output ``s*i + a`` of the transposed convolution sums input ``i + d`` with tap ``a + p - s*d`` (:func:`_taps`).
+    Over phases, input ``n = before*m + q`` is phase ``q`` of cell ``m``: output phase ``(c, a)`` at cell ``i`` (the
+    output ``s*(before*i + c) + a``) meets cell ``i + e`` phase ``q`` through tap ``a + p - s*(before*e + q - c)``.
+    """
+    s, k, p, lo, hi = _taps(layer)
+    r = before
+    e_lo, e_hi = (0 + lo) // r, (r - 1 + hi) // r
+    t = e_hi - e_lo + 1
+
+    def tap(c: int, a: int, q: int, e: int) -> int:
+        d = r * e + q - c
+        return a + p - s * d if lo <= d <= hi and 0 <= a + p - s * d < k else k  # k: the zero tap
+
+    index = np.array([[[[tap(c, a, q, e) for e in range(e_lo, e_hi + 1)] for q in range(r)] for a in range(s)]
+                      for c in range(r)], np.int64)  # (c, a, q, e)
     cin, cout = layer.in_channels, layer.out_channels
-    # (in, out, k, k), padded with one zero tap at index k, then gathered to (in, out, s, t, s, t)
+    # (in, out, k, k), padded with one zero tap at index k, then gathered to (in, out, c, a, q, e, c', a', q', e')
     w = b.node("Pad", [weight, b.constant(np.array([0, 0, 0, 0, 0, 0, 1, 1], np.int64), "pads")], "wpad")
-    index = b.constant(taps, "taps")
-    w = b.node("Gather", [b.node("Gather", [w, index], "rows", axis=2), index], "cols", axis=4)
-    w = b.node("Transpose", [w], "phases", perm=[2, 4, 1, 0, 3, 5])  # (a, b, out, in, t, u): DCR channel order
-    t = hi - lo + 1
-    w = b.node("Reshape", [w, b.constant(np.array([s * s * cout, cin, t, t], np.int64), "shape")], "kernel")
+    taps = b.constant(index, "taps")
+    w = b.node("Gather", [b.node("Gather", [w, taps], "rows", axis=2), taps], "cols", axis=6)
+    # (c, a, c', a', out, q, q', in, e, e'): output phases row-major then channel (DCR, blocksize before * s), input
+    # channels as the phases before were stacked (phase row, phase column, channel)
+    w = b.node("Transpose", [w], "phases", perm=[2, 3, 6, 7, 1, 4, 8, 0, 5, 9])
+    w = b.node("Reshape", [w, b.constant(np.array([(r * s) ** 2 * cout, r * r * cin, t, t], np.int64), "shape")],
+               "kernel")
     inputs = [x, w]
     if bias is not None:
-        inputs.append(b.node("Tile", [bias, b.constant(np.array([s * s], np.int64), "repeats")], "bias"))
-    y = b.node("Conv", inputs, "phase_conv", kernel_shape=[t, t], pads=[-lo, -lo, hi, hi])
-    return b.node("DepthToSpace", [y], "interleave", blocksize=s, mode="DCR")
+        inputs.append(b.node("Tile", [bias, b.constant(np.array([(r * s) ** 2], np.int64), "repeats")], "bias"))
+    return b.node("Conv", inputs, "phase_conv", kernel_shape=[t, t], pads=[-e_lo, -e_lo, e_hi, e_hi])
+
+
+class _Phases:
+    """A tensor that may still be phase-stacked (``block`` x ``block`` phases of ``channels`` each, DCR order):
+    pointwise layers run on it as it is, and :meth:`pixels` interleaves it when a layer needs the pixels."""
+
+    def __init__(self, b: _Builder, x: str) -> None:
+        self.b, self.x, self.block = b, x, 1
+
+    def pixels(self) -> str:
+        if self.block > 1:
+            self.x = self.b.node("DepthToSpace", [self.x], "interleave", blocksize=self.block, mode="DCR")
+            self.block = 1
+        return self.x
 
 
 def _layers(b: _Builder, x: str, module: nn.Sequential, prefix: str) -> str:
-    for i, layer in enumerate(module):
+    layers = list(module)
+    last_conv = max(i for i, layer in enumerate(layers) if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)))
+    t = _Phases(b, x)
+    for i, layer in enumerate(layers):
         key = f"{prefix}.{i}"
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
             w = b.parameter(f"{key}.weight", tuple(layer.weight.shape))
-            inputs = [x, w] + ([b.parameter(f"{key}.bias", tuple(layer.bias.shape))] if layer.bias is not None else [])
+            bias = b.parameter(f"{key}.bias", tuple(layer.bias.shape)) if layer.bias is not None else None
             if isinstance(layer, nn.ConvTranspose2d):
-                x = _phase_deconv(b, x, inputs[1], inputs[2] if len(inputs) > 2 else None, layer)
+                # Only the last layer runs on phases; before it, the extra products would cost more than the
+                # interleave they save.
+                before = t.block if i == last_conv else 1
+                x = _phase_deconv(b, t.x if before > 1 else t.pixels(), w, bias, layer, before)
+                t.x, t.block = x, before * layer.stride[0]
             else:
-                x = b.node("Conv", inputs, "conv", kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                           pads=[*layer.padding, *layer.padding])
+                t.x = b.node("Conv", [t.pixels(), w] + ([bias] if bias else []), "conv",
+                             kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                             pads=[*layer.padding, *layer.padding])
         elif isinstance(layer, nn.ReLU):
-            x = b.node("Relu", [x], "relu")
+            t.x = b.node("Relu", [t.x], "relu")
         elif isinstance(layer, nn.Sigmoid):
-            x = b.node("Sigmoid", [x], "sigmoid")
+            t.x = b.node("Sigmoid", [t.x], "sigmoid")
         elif isinstance(layer, GDN):
+            # Pointwise across channels of one pixel: on phases, one group per phase.
+            groups = t.block * t.block
             beta = b.lower_bounded_square(b.parameter(f"{key}.beta", tuple(layer.beta.shape)), layer.beta_min)
             gamma = b.lower_bounded_square(b.parameter(f"{key}.gamma", tuple(layer.gamma.shape)), 0.0)
             kernel = b.node("Unsqueeze", [gamma, b.constant(np.array([2, 3], np.int64), "axes")], "kernel")
-            norm = b.node("Conv", [b.node("Mul", [x, x], "sq"), kernel, beta], "norm", kernel_shape=[1, 1])
+            if groups > 1:
+                repeats = b.constant(np.array([groups], np.int64), "repeats")
+                kernel = b.node("Tile", [kernel, b.constant(np.array([groups, 1, 1, 1], np.int64), "repeats")],
+                                "kernels")
+                beta = b.node("Tile", [beta, repeats], "betas")
+            x = t.x
+            grouped = {"group": groups} if groups > 1 else {}
+            norm = b.node("Conv", [b.node("Mul", [x, x], "sq"), kernel, beta], "norm", kernel_shape=[1, 1], **grouped)
             root = b.node("Sqrt", [norm], "root")
-            x = b.node("Mul", [x, root] if layer.inverse else [x, b.node("Reciprocal", [root], "inv")], "gdn")
+            t.x = b.node("Mul", [x, root] if layer.inverse else [x, b.node("Reciprocal", [root], "inv")], "gdn")
         else:
             raise SystemExit(f"{key}: no ONNX form for {type(layer).__name__}; add one to training/export_onnx.py")
-    return x
+    return t.pixels()
 
 
 def graph(module: nn.Sequential, prefix: str, part: str, architecture: str, config: dict) -> onnx.ModelProto:
