@@ -10,7 +10,7 @@ SHIFT = 14
 
 
 def _network(rng: np.random.Generator, cin: int = 5, mid: int = 7, cout: int = 6, scale: int = 20000,
-             high: int = 63) -> IntegerNetwork:
+             high: int = 63, last: int = 3) -> IntegerNetwork:
     # Weights as large as trained ones get (|w| up to about 1.2 at 2**-14 steps), biases that put the activations
     # in their range: the arithmetic is exercised where rounding and clamping both matter.
     def w(*shape: int) -> np.ndarray:
@@ -19,7 +19,8 @@ def _network(rng: np.random.Generator, cin: int = 5, mid: int = 7, cout: int = 6
     layers = [
         IntegerLayer(w(cin, mid, 5, 5), rng.integers(0, 40 << SHIFT, mid), SHIFT, 2, 2, True, 1, 0, 255),
         IntegerLayer(w(mid, mid, 5, 5), rng.integers(0, 40 << SHIFT, mid), SHIFT, 2, 2, True, 1, 0, 255),
-        IntegerLayer(w(cout, mid, 3, 3), rng.integers(0, 30 << SHIFT, cout), SHIFT, 1, 1, False, 0, 0, high),
+        IntegerLayer(w(cout, mid, last, last), rng.integers(0, 30 << SHIFT, cout), SHIFT, 1, last // 2, False, 0, 0,
+                     high),
     ]
     return IntegerNetwork(layers, input_bound=40)
 
@@ -54,9 +55,10 @@ def _reference(net: IntegerNetwork, x: np.ndarray) -> np.ndarray:
     return a
 
 
-def test_matches_an_int64_reference_written_from_the_definitions() -> None:
+@pytest.mark.parametrize("last", [3, 1])  # 1: the shipped hyperpriors' last layer, which runs unfolded
+def test_matches_an_int64_reference_written_from_the_definitions(last: int) -> None:
     rng = np.random.default_rng(3)
-    net = _network(rng)
+    net = _network(rng, last=last)
     z = rng.integers(-40, 41, (5, 6, 7))
     out = net(z)
     ref = _reference(net, z)

@@ -57,13 +57,24 @@ def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads
     """A zero-padded convolution of ``x`` ``(C, H, W)`` with ``kernel`` ``(out, in, kh, kw)``, rescaled, rounded and
     clamped: exact for integer inputs."""
     top, bottom, left, right = pads
-    x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
+    if any(pads):
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
     cout, cin, kh, kw = kernel.shape
-    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, kh, kw), a view
-    ho, wo = windows.shape[1:3]
     w = kernel.reshape(cout, cin * kh * kw).astype(np.float64)
     b = bias.astype(np.float64)[:, None] + 2.0 ** (shift - 1)
     scale = 2.0 ** -shift
+    low, high = (np.asarray(v, np.float64).reshape(-1, 1, 1) for v in (low, high))
+    if kh == kw == stride == 1:
+        # A 1x1 layer (the hyperprior's last, at the latent's full size) multiplies the input as it lies: unfolding
+        # it would copy the largest activation for nothing. Same products, same sums.
+        ho, wo = x.shape[1:]
+        acc = w @ x.reshape(cin, -1)
+        acc += b
+        acc *= scale
+        out = np.floor(acc, out=acc).reshape(cout, ho, wo)
+        return np.clip(out, low, high, out=out)
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, kh, kw), a view
+    ho, wo = windows.shape[1:3]
     out = np.empty((cout, ho, wo), np.float64)
     rows = max(1, _CHUNK // max(1, cin * kh * kw * wo))
     for y0 in range(0, ho, rows):
@@ -72,7 +83,6 @@ def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads
         acc += b
         acc *= scale
         out[:, y0:y0 + rows] = np.floor(acc, out=acc).reshape(cout, -1, wo)
-    low, high = (np.asarray(v, np.float64).reshape(-1, 1, 1) for v in (low, high))
     return np.clip(out, low, high, out=out)
 
 
