@@ -102,12 +102,12 @@ def _phase_deconv(b: _Builder, x: str, weight: str, bias: str | None, layer: nn.
     """
     s, k, p, lo, hi = _taps(layer)
     r = before
-    e_lo, e_hi = (0 + lo) // r, (r - 1 + hi) // r
+    e_lo, e_hi = lo // r, (r - 1 + hi) // r
     t = e_hi - e_lo + 1
 
     def tap(c: int, a: int, q: int, e: int) -> int:
-        d = r * e + q - c
-        return a + p - s * d if lo <= d <= hi and 0 <= a + p - s * d < k else k  # k: the zero tap
+        j = a + p - s * (r * e + q - c)
+        return j if 0 <= j < k else k  # k: the zero tap
 
     index = np.array([[[[tap(c, a, q, e) for e in range(e_lo, e_hi + 1)] for q in range(r)] for a in range(s)]
                       for c in range(r)], np.int64)  # (c, a, q, e)
