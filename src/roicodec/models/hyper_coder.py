@@ -14,7 +14,7 @@ The payload is ``z``'s byte count (4 bytes, little-endian), ``z``'s range code, 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,12 @@ BAND = 64
 """Hyper-latent rows per band when the encoder runs ``h_a``; bands overlap by :data:`HYPER_HALO`."""
 HYPER_HALO = 4
 """Hyper-latent rows of context above and below each band; ``h_a``'s receptive field is under 3."""
+SYNTHESIS_BAND = 16
+"""Hyper-latent rows per band when ``h_s`` runs (64 latent rows)."""
+SYNTHESIS_HALO = 2
+"""Hyper-latent rows of context above and below each ``h_s`` band: the latent rows of hyper-latent row ``c`` depend
+on rows ``c - 1`` to ``c + 2`` (two stride-2 transposed layers, then 1x1; a halo of 1 gives other values, which
+tests/models/test_hyper_coder.py checks against one run)."""
 
 
 def _range(v: int | list[int]) -> int | np.ndarray:
@@ -68,6 +74,7 @@ class HyperpriorCoder:
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray],
                  h_a: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
         self.hyper_channels = int(meta["config"]["hyper_channels"])
+        self.latent_channels = int(meta["latent_channels"])
         self._h_a = h_a
         zc = self.hyper_channels
         self.z_coder = LatentCoder(arrays["z_offsets"], read_tables(arrays, "z", zc))
@@ -77,15 +84,35 @@ class HyperpriorCoder:
         self.y_coder = IndexedCoder(arrays["scale_offsets"], read_tables(arrays, "scale", count))
 
     def tables(self, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Each latent cell's table and the floor of its mean, from the hyper-latent: exact, the same everywhere."""
-        out = self.index(z, shape)
-        m = out.shape[0] // 2
-        means = out[m:]  # in 1 / MEAN_STEPS
-        return table_index(out[:m], means % MEAN_STEPS), (means // MEAN_STEPS).astype(np.int32)
+        """Each latent cell's table and the floor of its mean, from the hyper-latent: exact, the same everywhere.
+        ``h_s`` runs on bands of :data:`SYNTHESIS_BAND` hyper-latent rows, so its float64 activations (16 bytes per
+        latent value at its last layer) never exist for the whole plane; only these two arrays do."""
+        m = self.latent_channels
+        table = np.empty((m, *shape), np.uint8)
+        centre = np.empty((m, *shape), np.int32)
+        for rows, out in self._bands(z, shape):
+            means = out[m:]  # in 1 / MEAN_STEPS
+            table[:, rows] = table_index(out[:m], means % MEAN_STEPS)
+            centre[:, rows] = means // MEAN_STEPS
+        return table, centre
 
     def index(self, z: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """The raw output of ``h_s``: scale indices, then means in ``1 / MEAN_STEPS``."""
-        return self.h_s(z)[:, :shape[0], :shape[1]]
+        return np.concatenate([out for _, out in self._bands(z, shape)], axis=1)
+
+    def _bands(self, z: np.ndarray, shape: tuple[int, int]) -> Iterator[tuple[slice, np.ndarray]]:
+        """``h_s`` band by band: (latent rows, its output there). Each band runs with :data:`SYNTHESIS_HALO` rows of
+        context on either side, more than its receptive field, so a band's values are those of one run."""
+        zh, s = z.shape[1], HYPER_STRIDE
+        for r0 in range(0, zh, SYNTHESIS_BAND):
+            r1 = min(r0 + SYNTHESIS_BAND, zh)
+            o0, o1 = max(r0 - SYNTHESIS_HALO, 0), min(r1 + SYNTHESIS_HALO, zh)
+            rows = slice(r0 * s, min(r1 * s, shape[0]))
+            if rows.start >= rows.stop:
+                break
+            out = self.h_s(z[:, o0:o1])
+            first = (r0 - o0) * s
+            yield rows, out[:, first:first + rows.stop - rows.start, :shape[1]]
 
     def hyper_latent(self, latent: np.ndarray) -> np.ndarray:
         """``round(h_a(|y|))`` in bands of rows (bounded memory), clamped to the hyper-latent's tables."""
