@@ -128,7 +128,7 @@ def _phase_deconv(b: _Builder, x: str, weight: str, bias: str | None, layer: nn.
 
 
 class _Phases:
-    """A tensor that may still be phase-stacked (``block`` x ``block`` phases of ``channels`` each, DCR order):
+    """A tensor that may still be phase-stacked (``block`` x ``block`` phases of its channels, DCR order):
     pointwise layers run on it as it is, and :meth:`pixels` interleaves it when a layer needs the pixels."""
 
     def __init__(self, b: _Builder, x: str) -> None:
@@ -154,8 +154,8 @@ def _layers(b: _Builder, x: str, module: nn.Sequential, prefix: str) -> str:
                 # Only the last layer runs on phases; before it, the extra products would cost more than the
                 # interleave they save.
                 before = t.block if i == last_conv else 1
-                x = _phase_deconv(b, t.x if before > 1 else t.pixels(), w, bias, layer, before)
-                t.x, t.block = x, before * layer.stride[0]
+                t.x = _phase_deconv(b, t.x if before > 1 else t.pixels(), w, bias, layer, before)
+                t.block = before * layer.stride[0]
             else:
                 t.x = b.node("Conv", [t.pixels(), w] + ([bias] if bias else []), "conv",
                              kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
@@ -170,13 +170,14 @@ def _layers(b: _Builder, x: str, module: nn.Sequential, prefix: str) -> str:
             beta = b.lower_bounded_square(b.parameter(f"{key}.beta", tuple(layer.beta.shape)), layer.beta_min)
             gamma = b.lower_bounded_square(b.parameter(f"{key}.gamma", tuple(layer.gamma.shape)), 0.0)
             kernel = b.node("Unsqueeze", [gamma, b.constant(np.array([2, 3], np.int64), "axes")], "kernel")
+            grouped = {}
             if groups > 1:
                 repeats = b.constant(np.array([groups], np.int64), "repeats")
                 kernel = b.node("Tile", [kernel, b.constant(np.array([groups, 1, 1, 1], np.int64), "repeats")],
                                 "kernels")
                 beta = b.node("Tile", [beta, repeats], "betas")
+                grouped = {"group": groups}
             x = t.x
-            grouped = {"group": groups} if groups > 1 else {}
             norm = b.node("Conv", [b.node("Mul", [x, x], "sq"), kernel, beta], "norm", kernel_shape=[1, 1], **grouped)
             root = b.node("Sqrt", [norm], "root")
             t.x = b.node("Mul", [x, root] if layer.inverse else [x, b.node("Reciprocal", [root], "inv")], "gdn")
