@@ -407,3 +407,34 @@ def test_damage_is_found_before_out_is_written(small_file) -> None:
     with pytest.raises(CorruptFileError, match="CRC"):
         roicodec.decode(bytes(damaged), out=out)
     assert not out.any()
+
+
+@pytest.mark.parametrize("top", ["exact", "near:2", "avif:68"])
+def test_the_top_level_alone_skips_what_a_checked_layer_replaces(astronaut, top, monkeypatch) -> None:
+    """``decode()`` of a checked top level runs no decoder block that lies wholly inside the ROI and decodes no
+    layer below it, and gives the pixels ``decode_all`` gives; a residual top level still needs them all."""
+    from roicodec import layer_codecs
+    from roicodec.models import base_model
+
+    mask = np.zeros(astronaut.shape[:2], bool)
+    mask[:300, :300] = True  # holds the first of the 2 x 2 decoder blocks (256 x 256 pixels) of this 512 x 512 image
+    data = roicodec.encode(astronaut, mask, ladder=["avif:40", top])
+    with roicodec.open(data) as f:
+        every = f.decode_all()[-1]
+        blocks, unpacked = [], []
+        real_synthesise, real_unpack = base_model._synthesise, layer_codecs.unpack
+
+        def counting_synthesise(graph, *args, **kwargs):
+            return real_synthesise(lambda x: blocks.append(x.shape) or graph(x), *args, **kwargs)
+
+        def counting_unpack(layer, *args, **kwargs):
+            unpacked.append(str(layer))
+            return real_unpack(layer, *args, **kwargs)
+
+        monkeypatch.setattr(base_model, "_synthesise", counting_synthesise)
+        monkeypatch.setattr(layer_codecs, "unpack", counting_unpack)
+        top_only = f.decode()
+    assert np.array_equal(top_only, every)
+    checked = top != "avif:68"
+    assert len(blocks) == (3 if checked else 4)
+    assert set(unpacked) == ({top} if checked else {"avif:40", top})

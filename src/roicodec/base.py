@@ -29,9 +29,10 @@ class BaseLayer:
         self.tiles = model.tiles(height, width, tile)
         """Each tile's (pixel rows, pixel cols, ...), row-major; the enhancement layers use the same grid."""
 
-    def tile(self, index: int) -> np.ndarray:
-        """The base image over tile ``index``, a new ``(rows, cols, C)`` uint8 array."""
-        rgb = self._model.synthesise_tile(self._latent, self.tiles[index])
+    def tile(self, index: int, unneeded: np.ndarray | None = None) -> np.ndarray:
+        """The base image over tile ``index``, a new ``(rows, cols, C)`` uint8 array; where ``unneeded`` (a bool
+        mask of the tile) is true the base may be left unmade (0): see ``BaseModel.synthesise_tile``."""
+        rgb = self._model.synthesise_tile(self._latent, self.tiles[index], unneeded)
         return _luma(rgb) if self._gray else np.array(rgb)
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -258,10 +259,9 @@ class RoiFile:
         _check_pixels(self.header)
         target = np.empty(shape, self.dtype) if out is None else out
         for p, prefix in planes:
-            for ys, xs, tiles in decode_plane(self._fp, self.layout, level, p):
-                for k, tile in enumerate(tiles):
-                    if k == level:
-                        _put(target, prefix, ys, xs, tile)
+            for ys, xs, tiles in decode_plane(self._fp, self.layout, level, p, every_level=False):
+                for tile in tiles:
+                    _put(target, prefix, ys, xs, tile)
         return target
 
     def decode_all(self, level: int | None = None, plane: int | Sequence[int] | None = None) -> list[np.ndarray]:
@@ -299,21 +299,27 @@ class RoiFile:
         return level
 
 
-def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
+def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int, every_level: bool = True
                  ) -> Iterator[tuple[slice, slice, Iterator[np.ndarray]]]:
     """One plane up to ``level``, tile by tile: each tile's rows and columns, and its ``(rows, cols, C)`` pixels at
     levels 0..``level`` in turn. Each level is refined in place from the one before, so use (or copy) a level before
     drawing the next. The inverse of :func:`roicodec.encoder.encode_plane`; every chunk read is CRC-checked first,
     and a checked level (exact or near-lossless) is compared with the SHA-256 the writer stored once its last tile
-    is decoded: a mismatch raises :class:`CorruptFileError`, so wrong pixels never pass for exact ones."""
+    is decoded: a mismatch raises :class:`CorruptFileError`, so wrong pixels never pass for exact ones.
+
+    With ``every_level`` false, each tile yields level ``level`` only. If that level is a checked one, which codes
+    the ROI's own pixels, what it replaces is not made: the layers below it are neither read nor decoded, and the
+    base is not synthesised where a block of the decoder's lies wholly inside the ROI."""
     header = layout.header
     chunks = container.check_payloads(fp, layout, level, plane)
     grid = base.tiles(header)
     count = len(grid)
-    layers = header.layers[:level]
+    # The first layer that this call applies: the asked one alone when it replaces the ROI whole.
+    first = level - 1 if not every_level and level and header.layers[level - 1].verified else 0
+    layers = header.layers[first:level]
     # Layers and the mask are read a tile (or a band of tiles) at a time: a huge plane's are never whole here.
     tables, expected = [], []
-    for layer, c in zip(layers, chunks[container.LAYER][:level]):
+    for layer, c in zip(layers, chunks[container.LAYER][first:level]):
         size = c.length - (container.DIGEST if layer.verified else 0)
         if size < 0:
             raise CorruptFileError("checked enhancement layer is too short for its SHA-256: the file is damaged")
@@ -340,11 +346,17 @@ def decode_plane(fp: IO[bytes], layout: container.Layout, level: int, plane: int
 
     def levels(base_layer: base.BaseLayer, i: int, ahead: tuple[np.ndarray, Future[list[Any]]] | None
                ) -> Iterator[np.ndarray]:
-        img = intensity.native(base_layer.tile(i), mapping)
-        yield img
+        unneeded = ahead[0] if ahead is not None and first else None
+        img = intensity.native(base_layer.tile(i, unneeded), mapping)
+        if every_level or ahead is None:
+            yield img
         if ahead is not None:
             region, values = ahead
-            yield from ladder.apply_tile(img, region, values.result(), layers, digests)
+            made = ladder.apply_tile(img, region, values.result(), layers, digests)
+            if every_level:
+                yield from made
+            else:
+                yield deque(made, maxlen=1)[0]
 
     try:
         ahead = unpacked(0)

@@ -138,10 +138,13 @@ class BaseModel:
             out.append((ys, xs, ry, rx, oy, ox))
         return out
 
-    def synthesise_tile(self, latent: np.ndarray, tile: tuple[slice, ...]) -> np.ndarray:
-        """The base image over one of :meth:`tiles`: ``(rows, cols, 3)`` uint8, the same on encoder and decoder."""
+    def synthesise_tile(self, latent: np.ndarray, tile: tuple[slice, ...], unneeded: np.ndarray | None = None
+                        ) -> np.ndarray:
+        """The base image over one of :meth:`tiles`: ``(rows, cols, 3)`` uint8, the same on encoder and decoder.
+        ``unneeded`` (``(rows, cols)`` bool): pixels whose base nobody will look at (those a checked level replaces);
+        a block of the decoder's that holds only such pixels is not run, and its pixels are 0."""
         ys, xs, ry, rx, _, _ = tile
-        img = _synthesise(self._graph("g_s"), latent, ry, rx, STRIDE)
+        img = _synthesise(self._graph("g_s"), latent, ry, rx, STRIDE, unneeded)
         return img[:ys.stop - ys.start, :xs.stop - xs.start]
 
     def preview(self, data: bytes, height: int, width: int, tile: int) -> np.ndarray | None:
@@ -162,7 +165,7 @@ class BaseModel:
 
 
 def _synthesise(graph: Callable[[np.ndarray], np.ndarray], latent: np.ndarray, ry: slice, rx: slice,
-                stride: int) -> np.ndarray:
+                stride: int, unneeded: np.ndarray | None = None) -> np.ndarray:
     """``graph`` over the latent cells ``ry`` x ``rx``: ``stride`` pixels per cell, in blocks of at most :data:`BLOCK`
     cells a side with their :data:`SYNTHESIS_HALO` of context (:func:`_cuts`), so that memory stays bounded whatever
     the tile size (square blocks repeat the least context for that memory)."""
@@ -175,8 +178,15 @@ def _synthesise(graph: Callable[[np.ndarray], np.ndarray], latent: np.ndarray, r
         y0, y1 = max(b0 - before, 0), min(b1 + after, h)
         for c0, c1 in pairwise(cols):
             x0, x1 = max(c0 - before, 0), min(c1 + after, w)
+            oy, ox = (b0 - ry.start) * stride, (c0 - rx.start) * stride
+            if unneeded is not None:
+                # The block's pixels that exist (its last cells may lie past the image's edge).
+                kept = unneeded[oy:(b1 - ry.start) * stride, ox:(c1 - rx.start) * stride]
+                if kept.size and kept.all():
+                    out[oy:(b1 - ry.start) * stride, ox:(c1 - rx.start) * stride] = 0
+                    continue
             img = graph(np.ascontiguousarray(latent[None, :, y0:y1, x0:x1], np.float32))[0]
             py, px = (b0 - y0) * stride, (c0 - x0) * stride
-            out[(b0 - ry.start) * stride:(b1 - ry.start) * stride, (c0 - rx.start) * stride:(c1 - rx.start) * stride] \
+            out[oy:(b1 - ry.start) * stride, ox:(c1 - rx.start) * stride] \
                 = img[py:py + (b1 - b0) * stride, px:px + (c1 - c0) * stride]
     return out
