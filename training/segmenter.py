@@ -12,7 +12,10 @@ plus, for the binary models, a soft Dice term on the foreground; AdamW with line
 Every ``--eval-every`` iterations the model is scored on the *selection* split, every evaluation goes to
 ``log.jsonl`` in ``--work``, and the best so far is written there as ``NAME.npz``; ``last.ckpt`` lets a stopped
 run resume where it was. When the last iteration is done, the chosen weights are scored once on the *report* sets,
-which chose nothing, through the ``--roi auto`` path: ``report.json``. A binary model first gets its decision (threshold, and
+which chose nothing, through the ``--roi auto`` path: ``report.json``. With ``--average-from`` (stochastic weight
+averaging, Izmailov et al. 2018) the step size holds from that iteration on, a snapshot of the weights goes into a
+running mean every ``--average-every`` iterations, and each evaluation scores (and may keep) that mean, its batch-norm
+statistics measured afresh on training samples; the last iterate's score is logged beside it. A binary model first gets its decision (threshold, and
 whether to average with the mirror image) on the selection split (:func:`choose_decision`). ``python -m training.segmenter_cards --work
 DIR`` then commits the log and the report in docs/results/segmenters/ and writes the model card from them.
 """
@@ -110,7 +113,12 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def lr_at(it: int, iters: int, lr: float, warmup: int) -> float:
+def lr_at(it: int, iters: int, lr: float, warmup: int, hold_from: int | None = None) -> float:
+    """Linear warm-up, then a poly decay; with ``hold_from`` the step size stays at its value there from then on,
+    as weight averaging wants (Izmailov et al. 2018: a constant step keeps the iterates exploring around the
+    minimum, and their mean lands nearer its centre than any one of them)."""
+    if hold_from is not None:
+        it = min(it, hold_from)
     if it < warmup:
         return lr * (0.1 + 0.9 * it / warmup)
     return lr * (1 - (it - warmup) / max(iters - warmup, 1)) ** 1.0
@@ -125,6 +133,41 @@ def warm_start(model: torch.nn.Module, init: str) -> dict[str, Any]:
     taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(taken, strict=False)
     return {"from": init, "sha256": digest.sha256(path).hex()[:16], "tensors": len(taken), "of": len(own)}
+
+
+def accumulate(average: dict[str, torch.Tensor] | None, model: torch.nn.Module, count: int
+               ) -> dict[str, torch.Tensor]:
+    """The running mean of ``model``'s parameters after ``count`` earlier snapshots went into ``average``."""
+    if average is None:
+        return {k: p.detach().clone() for k, p in model.named_parameters()}
+    for k, p in model.named_parameters():
+        average[k] += (p.detach() - average[k]) / (count + 1)
+    return average
+
+
+@torch.no_grad()
+def averaged_model(model: torch.nn.Module, average: dict[str, torch.Tensor], dataset: Dataset, crop: int,
+                   mean: torch.Tensor, std: torch.Tensor, batches: int, seed: int) -> torch.nn.Module:
+    """A copy of ``model`` with the averaged parameters, its batch-norm statistics measured afresh on training
+    samples: the running statistics of any one iterate do not fit the mean of many (as ``torch.optim.swa_utils
+    .update_bn``). Its own generator, so that scoring leaves the run's sample stream as it was."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    twin.load_state_dict(average, strict=False)
+    norms = [m for m in twin.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain mean over every batch
+    rng = np.random.default_rng(seed)
+    twin.train()
+    for _ in range(batches if norms else 0):
+        batch = [dataset.sample(*dataset.train[i], crop, rng) for i in rng.integers(0, len(dataset.train), 8)]
+        predict(twin, normalise(torch.stack([b[0] for b in batch]), mean, std))
+    for m in norms:
+        m.momentum = 0.1
+    twin.eval()
+    return twin
 
 
 THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))
@@ -208,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--dice", type=float, help="weight of the soft Dice term (default: 1 for binary models)")
+    parser.add_argument("--average-from", type=int, help="from this iteration on, hold the step size and score "
+                        "(and keep) the running mean of the weights, snapshot every --average-every iterations "
+                        "(stochastic weight averaging), not the last iterate")
+    parser.add_argument("--average-every", type=int, default=25)
+    parser.add_argument("--norm-batches", type=int, default=40,
+                        help="training batches that measure the averaged model's batch-norm statistics")
     add_run_options(parser)
     args = parser.parse_args(argv)
     for key, value in DEFAULTS[args.dataset].items():
@@ -236,12 +285,15 @@ def main(argv: list[str] | None = None) -> int:
 
     checkpoint = Checkpoint(work, args.iters)
     start, best, elapsed = 0, -1.0, 0.0
+    average: dict[str, torch.Tensor] | None = None
+    averaged = 0
     try:
         state = checkpoint.resume(model, optimizer, rng)
     except ValueError as exc:
         parser.error(str(exc))
     if state is not None:
         start, best, elapsed = state["iter"], state["best"], state["elapsed"]
+        average, averaged = state.get("average"), state.get("averaged", 0)
         print(f"resumed at iteration {start}, best selection score {best:.4f}", flush=True)
 
     out = work / f"{name}.npz"
@@ -249,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
               "config": config.name, "data": str(args.data), "seed": args.seed, "iters": args.iters,
               "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
               "warmup": args.warmup, "eval_every": args.eval_every, "dice": args.dice, "threads": args.threads,
+              "average_from": args.average_from, "average_every": args.average_every,
+              "norm_batches": args.norm_batches,
               "init": started_from, "split_file": f"training/splits/{file_for(args.dataset).name}",
               "split_counts": {"train": len(dataset.train), "selection": len(dataset.selection)},
               "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
@@ -256,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.monotonic() - elapsed
     with run_log(work) as log:
         for it in range(start, args.iters):
-            set_lr(optimizer, lr_at(it, args.iters, args.lr, args.warmup))
+            set_lr(optimizer, lr_at(it, args.iters, args.lr, args.warmup, args.average_from))
             batch = [dataset.sample(*dataset.train[i], args.crop, rng)
                      for i in rng.integers(0, len(dataset.train), args.batch)]
             images = normalise(torch.stack([b[0] for b in batch]), mean, std)
@@ -267,20 +321,33 @@ def main(argv: list[str] | None = None) -> int:
                 loss = loss + args.dice * dice_loss(logits, targets)
             step(optimizer, loss, model.parameters(), clip=5.0)
             done = it + 1
+            if args.average_from is not None and done >= args.average_from \
+                    and (done - args.average_from) % args.average_every == 0:
+                average = accumulate(average, model, averaged)
+                averaged += 1
             if done % 20 == 0:
                 print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
                       f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
             if done % args.eval_every == 0 or done == args.iters:
                 figures = evaluate(model, dataset.selection, mean, std, dataset.classes)
+                entry: dict[str, Any] = {"iter": done, "loss": round(loss.item(), 4),
+                                         "lr": optimizer.param_groups[0]["lr"], "selection": figures}
+                scored, kept = model, {}
+                if average is not None:
+                    scored = averaged_model(model, average, dataset, args.crop, mean, std, args.norm_batches, done)
+                    figures = evaluate(scored, dataset.selection, mean, std, dataset.classes)
+                    kept = {"averaged": {"snapshots": averaged, "from_iter": args.average_from, "to_iter": done}}
+                    entry = dict(entry, selection_last_iterate=entry["selection"], selection=figures, **kept)
                 minutes = (time.monotonic() - tic) / 60
-                log.write({"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
-                           "lr": optimizer.param_groups[0]["lr"], "selection": figures})
+                log.write({"iter": done, "minutes": round(minutes, 2), **{k: v for k, v in entry.items()
+                                                                          if k != "iter"}})
                 if figures["score"] > best:
                     best = figures["score"]
                     meta = {"name": name, "config": config.name, "classes": list(dataset.classes), "recipe": recipe,
-                            "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2)}
-                    save_weights(out, model.state_dict(), meta)
-                checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best)
+                            "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2), **kept}
+                    save_weights(out, scored.state_dict(), meta)
+                checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best, average=average,
+                                averaged=averaged)
     print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
     choose_decision(dataset, out)
     path = finish(dataset, args.data, out, work, argv)

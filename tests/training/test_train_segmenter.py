@@ -8,7 +8,7 @@ import pytest
 import segmenter_data
 
 from roicodec.segment import EMBEDDED, NUCLEI, SALIENT, load_segmenter, segment_roi
-from roicodec.weights import read_meta
+from roicodec.weights import read, read_meta
 
 pytest.importorskip("mmseg")
 
@@ -138,6 +138,58 @@ def test_a_second_stage_card_names_the_run_it_started_from(data, tmp_path, monke
     assert export.main([str(first / f"{NUCLEI}.npz"), "--to", str(package)]) == 0
     assert segmenter_cards.main(["--work", str(first)]) == 0 and not (results / f"{NUCLEI}.stage1.jsonl").exists()
     assert "stage 1" not in (package / f"{NUCLEI}.md").read_text()
+
+
+def test_weight_averaging_is_the_mean_of_its_snapshots() -> None:
+    import torch
+
+    from training import segmenter as train
+
+    model = torch.nn.Linear(3, 2)
+    snapshots, average = [], None
+    for k in range(4):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(float(k + 1))
+        snapshots.append({n: p.detach().clone() for n, p in model.named_parameters()})
+        average = train.accumulate(average, model, k)
+    for name in average:
+        assert torch.allclose(average[name], torch.stack([s[name] for s in snapshots]).mean(0))
+    # The step size holds from averaging's start, and follows the usual schedule before it.
+    assert train.lr_at(10, 100, 1.0, 5, hold_from=50) == train.lr_at(10, 100, 1.0, 5)
+    assert train.lr_at(90, 100, 1.0, 5, hold_from=50) == train.lr_at(50, 100, 1.0, 5) > train.lr_at(90, 100, 1.0, 5)
+
+
+def test_an_averaged_run_stops_resumes_and_keeps_the_average(data, tmp_path, monkeypatch) -> None:
+    """A run that averages its weights, stopped before its last checkpoint and resumed, ends with the weights of the
+    same run made in one go: the running mean is part of the checkpoint."""
+    from training import segmenter as train
+
+    base = ["--dataset", "nuclei", "--data", str(data), *TOY, "--iters", "6", "--average-from", "2",
+            "--average-every", "1", "--norm-batches", "1"]
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    assert train.main([*base, "--work", str(whole)]) == 0
+    evaluate, calls = train.evaluate, []
+
+    def stop_at_fourth_evaluation(*args, **kwargs):  # two a step once averaging runs: the average, the last iterate
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", stop_at_fourth_evaluation)
+    with pytest.raises(KeyboardInterrupt):
+        train.main([*base, "--work", str(halves)])
+    monkeypatch.setattr(train, "evaluate", evaluate)
+    assert train.main([*base, "--work", str(halves)]) == 0
+    log = [json.loads(line) for line in (whole / "log.jsonl").read_text().splitlines()]
+    assert [e["averaged"]["snapshots"] for e in log] == [1, 3, 5] and "selection_last_iterate" in log[0]
+    _, a = read(whole / f"{NUCLEI}.npz")
+    _, b = read(halves / f"{NUCLEI}.npz")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert [e["selection"] for e in log] == [json.loads(line)["selection"]
+                                            for line in (halves / "log.jsonl").read_text().splitlines()]
+    assert read_meta(whole / f"{NUCLEI}.npz")["averaged"]["from_iter"] == 2
 
 
 @pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
