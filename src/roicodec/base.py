@@ -6,6 +6,7 @@ Pillow's ``convert("L")`` makes.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,14 @@ def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, BaseLa
 def decode(data: bytes, header: Header) -> BaseLayer:
     """The base layer of a payload, ready to synthesise."""
     model = registry.load(header.model_name, header.model_hash)
-    latent = model.uncode(data, header.height, header.width)
+    # The synthesis graph is made while the latent is entropy decoded: both run mostly on one core, and each left the
+    # other's core idle. A graph that fails to build is built again, and raises, when the first tile needs it.
+    warm = threading.Thread(target=model.prepare, args=("g_s",), name="roicodec-graph")
+    warm.start()
+    try:
+        latent = model.uncode(data, header.height, header.width)
+    finally:
+        warm.join()
     return BaseLayer(model, latent, header.height, header.width, header.tile, header.mode == "L")
 
 

@@ -52,6 +52,24 @@ def test_graph_metadata_is_read_without_onnx() -> None:
 
 
 @pytest.mark.read_only
+def test_a_decoder_graph_that_cannot_be_made_fails_the_decode_in_one_line(astronaut, tmp_path, monkeypatch) -> None:
+    """The synthesis graph is made in another thread while the latent is entropy decoded: its failure still reaches
+    the caller, with the message of the thread that needed it."""
+    import roicodec
+
+    data = roicodec.encode(astronaut[:64, :64], model="rd-q2")
+    monkeypatch.setattr(runtime, "GRAPHS", tmp_path)  # no graphs there
+    registry._load.cache_clear()
+    try:
+        with pytest.raises(ModelMismatchError, match="no g_s graph"):
+            roicodec.decode(data)
+    finally:
+        monkeypatch.undo()
+        registry._load.cache_clear()
+    assert roicodec.decode(data).shape == (64, 64, 3)
+
+
+@pytest.mark.read_only
 def test_a_graph_for_other_weights_is_refused(tmp_path) -> None:
     meta, arrays = weights.read(registry.info("rd-q1").path)
     params = runtime.parameters(arrays)

@@ -87,6 +87,14 @@ class BaseModel:
                                                        self._folder)
             return self._graphs[part]
 
+    def prepare(self, part: str) -> None:
+        """Make ``part``'s graph ahead of its first use (in another thread, say); a failure is left for that use to
+        raise."""
+        try:
+            self._graph(part)
+        except Exception:  # noqa: BLE001 - the first real use builds it again and raises with its context
+            pass
+
     @property
     def has_preview(self) -> bool:
         return self._preview is not None
