@@ -52,8 +52,8 @@ def test_exact_level_does_not_depend_on_the_base(shaped, monkeypatch) -> None:
 
     real = BaseModel.synthesise_tile
 
-    def brighter(self, latent, tile):
-        return np.minimum(real(self, latent, tile).astype(np.int16) + 1, 255).astype(np.uint8)
+    def brighter(self, latent, tile, unneeded=None):
+        return np.minimum(real(self, latent, tile, unneeded).astype(np.int16) + 1, 255).astype(np.uint8)
 
     before = roicodec.decode(data, 0)
     monkeypatch.setattr(BaseModel, "synthesise_tile", brighter)
