@@ -23,6 +23,7 @@ DIR`` then commits the log and the report in docs/results/segmenters/ and writes
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -151,11 +152,9 @@ def averaged_model(model: torch.nn.Module, average: dict[str, torch.Tensor], dat
     """A copy of ``model`` with the averaged parameters, its batch-norm statistics measured afresh on training
     samples: the running statistics of any one iterate do not fit the mean of many (as ``torch.optim.swa_utils
     .update_bn``). Its own generator, so that scoring leaves the run's sample stream as it was."""
-    import copy
-
     twin = copy.deepcopy(model)
     twin.load_state_dict(average, strict=False)
-    norms = [m for m in twin.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = {m: m.momentum for m in twin.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a plain mean over every batch
@@ -164,8 +163,8 @@ def averaged_model(model: torch.nn.Module, average: dict[str, torch.Tensor], dat
     for _ in range(batches if norms else 0):
         batch = [dataset.sample(*dataset.train[i], crop, rng) for i in rng.integers(0, len(dataset.train), 8)]
         predict(twin, normalise(torch.stack([b[0] for b in batch]), mean, std))
-    for m in norms:
-        m.momentum = 0.1
+    for m, momentum in norms.items():
+        m.momentum = momentum
     twin.eval()
     return twin
 
@@ -286,14 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = Checkpoint(work, args.iters)
     start, best, elapsed = 0, -1.0, 0.0
     average: dict[str, torch.Tensor] | None = None
-    averaged = 0
     try:
         state = checkpoint.resume(model, optimizer, rng)
     except ValueError as exc:
         parser.error(str(exc))
     if state is not None:
         start, best, elapsed = state["iter"], state["best"], state["elapsed"]
-        average, averaged = state.get("average"), state.get("averaged", 0)
+        average = state.get("average")
         print(f"resumed at iteration {start}, best selection score {best:.4f}", flush=True)
 
     out = work / f"{name}.npz"
@@ -321,33 +319,31 @@ def main(argv: list[str] | None = None) -> int:
                 loss = loss + args.dice * dice_loss(logits, targets)
             step(optimizer, loss, model.parameters(), clip=5.0)
             done = it + 1
-            if args.average_from is not None and done >= args.average_from \
-                    and (done - args.average_from) % args.average_every == 0:
-                average = accumulate(average, model, averaged)
-                averaged += 1
+            since = None if args.average_from is None else done - args.average_from
+            if since is not None and since >= 0 and since % args.average_every == 0:
+                average = accumulate(average, model, since // args.average_every)
             if done % 20 == 0:
                 print(f"iter {done} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.2e} "
                       f"{(time.monotonic() - tic) / 60:.1f} min", flush=True)
             if done % args.eval_every == 0 or done == args.iters:
                 figures = evaluate(model, dataset.selection, mean, std, dataset.classes)
-                entry: dict[str, Any] = {"iter": done, "loss": round(loss.item(), 4),
-                                         "lr": optimizer.param_groups[0]["lr"], "selection": figures}
-                scored, kept = model, {}
+                scored, averaging, last_iterate = model, {}, {}
                 if average is not None:
                     scored = averaged_model(model, average, dataset, args.crop, mean, std, args.norm_batches, done)
+                    snapshots = (done - args.average_from) // args.average_every + 1
+                    averaging = {"averaged": {"snapshots": snapshots, "from_iter": args.average_from, "to_iter": done}}
+                    last_iterate = {"selection_last_iterate": figures}
                     figures = evaluate(scored, dataset.selection, mean, std, dataset.classes)
-                    kept = {"averaged": {"snapshots": averaged, "from_iter": args.average_from, "to_iter": done}}
-                    entry = dict(entry, selection_last_iterate=entry["selection"], selection=figures, **kept)
                 minutes = (time.monotonic() - tic) / 60
-                log.write({"iter": done, "minutes": round(minutes, 2), **{k: v for k, v in entry.items()
-                                                                          if k != "iter"}})
+                log.write({"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
+                           "lr": optimizer.param_groups[0]["lr"], "selection": figures, **last_iterate, **averaging})
                 if figures["score"] > best:
                     best = figures["score"]
                     meta = {"name": name, "config": config.name, "classes": list(dataset.classes), "recipe": recipe,
-                            "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2), **kept}
+                            "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2),
+                            **averaging}
                     save_weights(out, scored.state_dict(), meta)
-                checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best, average=average,
-                                averaged=averaged)
+                checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best, average=average)
     print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
     choose_decision(dataset, out)
     path = finish(dataset, args.data, out, work, argv)
