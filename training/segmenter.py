@@ -217,6 +217,15 @@ def choose_decision(dataset: Dataset, out: Path) -> dict[str, Any] | None:
     return {"threshold": best, "mirror": mirror}
 
 
+def fix_decision(out: Path, threshold: float, mirror: bool) -> None:
+    """Store a decision given beforehand (``--fold-selection`` trained on the split that would have chosen it)."""
+    meta, arrays = weights.read(out)
+    if "threshold" not in meta:
+        weights.write(out, arrays, dict(meta, threshold=threshold, mirror=mirror, decision="fixed beforehand"),
+                      compressed=True)
+        load_segmenter.cache_clear()
+
+
 def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str]) -> Path:
     """Score the chosen weights on the report sets, once: ``report.json`` (kept when it is of these weights)."""
     path = work / "report.json"
@@ -256,8 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--average-every", type=int, default=25)
     parser.add_argument("--norm-batches", type=int, default=40,
                         help="training batches that measure the averaged model's batch-norm statistics")
+    parser.add_argument("--fold-selection", action="store_true",
+                        help="train on the selection split too (more data, nothing left to choose with): the last "
+                        "evaluation's weights are kept and a binary model's decision is --threshold and --mirror, "
+                        "fixed beforehand; the report split still chooses nothing")
+    parser.add_argument("--threshold", type=float, help="with --fold-selection: a binary model's decision threshold")
+    parser.add_argument("--mirror", choices=("on", "off"), help="with --fold-selection: average with the mirror image")
     add_run_options(parser)
     args = parser.parse_args(argv)
+    if args.fold_selection != (args.threshold is not None and args.mirror is not None):
+        parser.error("--fold-selection leaves no split to choose the decision on: give it --threshold and --mirror "
+                     "(and give those only with it)")
     for key, value in DEFAULTS[args.dataset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -265,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = begin_run(args)
     dataset = dataset_module(args.dataset).load(args.data)
+    if args.fold_selection:
+        # The selection pairs are already squared to the working scale: a whole view of one is enlarged by at most
+        # 1/0.8, where a training photograph's is reduced; the few pixels it lacks cost less than 60 photographs.
+        dataset.train = dataset.train + dataset.selection
     config = args.config or dataset.config
     name = args.name or dataset.name
     square = EMBEDDED_MODELS[name].square if name in EMBEDDED_MODELS else None
@@ -303,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
               "norm_batches": args.norm_batches,
               "init": started_from, "split_file": f"training/splits/{file_for(args.dataset).name}",
               "split_counts": {"train": len(dataset.train), "selection": len(dataset.selection)},
+              "fold_selection": args.fold_selection,
               "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
               "torch": torch.__version__}
     tic = time.monotonic() - elapsed
@@ -337,14 +360,19 @@ def main(argv: list[str] | None = None) -> int:
                 minutes = (time.monotonic() - tic) / 60
                 log.write({"iter": done, "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
                            "lr": optimizer.param_groups[0]["lr"], "selection": figures, **last_iterate, **averaging})
-                if figures["score"] > best:
+                # Folded in, the selection split is training data: its score is logged, and chooses nothing.
+                if figures["score"] > best or args.fold_selection:
                     best = figures["score"]
                     meta = {"name": name, "config": config.name, "classes": list(dataset.classes), "recipe": recipe,
                             "chosen_at_iter": done, "selection": figures, "train_minutes": round(minutes, 2),
                             **averaging}
                     save_weights(out, scored.state_dict(), meta)
                 checkpoint.save(model, optimizer, rng, done, time.monotonic() - tic, best=best, average=average)
-    print(f"done: best selection score {best:.4f} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
+    kept = "the last weights (selection folded into train)" if args.fold_selection else \
+        f"best selection score {best:.4f}"
+    print(f"done: {kept} in {out}, {(time.monotonic() - tic) / 60:.1f} min", flush=True)
+    if args.fold_selection and len(dataset.classes) == 2:
+        fix_decision(out, args.threshold, args.mirror == "on")
     choose_decision(dataset, out)
     path = finish(dataset, args.data, out, work, argv)
     print(f"report: {path}; into the package: python -m training.export {out}, then python -m "

@@ -192,6 +192,41 @@ def test_an_averaged_run_stops_resumes_and_keeps_the_average(data, tmp_path, mon
     assert read_meta(whole / f"{NUCLEI}.npz")["averaged"]["from_iter"] == 2
 
 
+def test_a_folded_run_trains_on_the_selection_keeps_its_last_weights_and_the_decision_given(data, tmp_path,
+                                                                                             monkeypatch, capsys) -> None:
+    from training import segmenter as train
+
+    work = tmp_path / "work"
+    base = ["--dataset", "ecssd", "--data", str(data), "--work", str(work), *TOY, "--crop", "256", "--iters", "4"]
+    with pytest.raises(SystemExit):  # nothing is left to choose the decision on: it must be given
+        train.main([*base, "--fold-selection"])
+    assert "give it --threshold and --mirror" in capsys.readouterr().err
+    drawn = []
+    sample = train.dataset_module("ecssd").sample
+
+    def record(image, label, crop, rng):
+        drawn.append(image.shape)
+        return sample(image, label, crop, rng)
+
+    monkeypatch.setattr(train.dataset_module("ecssd"), "sample", record)
+    evaluate, scores = train.evaluate, iter([0.9, 0.1])
+
+    def falling(*args, **kwargs):  # the first evaluation scores best: a chosen run would keep iteration 2
+        return dict(evaluate(*args, **kwargs), score=next(scores))
+
+    monkeypatch.setattr(train, "evaluate", falling)
+    assert train.main([*base, "--fold-selection", "--threshold", "0.65", "--mirror", "on"]) == 0
+    meta = read_meta(work / f"{SALIENT}.npz")
+    plain = train.dataset_module("ecssd").load(data)
+    assert meta["recipe"]["split_counts"]["train"] == len(plain.train) + len(plain.selection)
+    assert (256, 256, 3) in drawn  # a squared selection image was drawn for training
+    assert meta["chosen_at_iter"] == 4 and meta["recipe"]["fold_selection"]
+    assert meta["threshold"] == 0.65 and meta["mirror"] is True and "threshold_selection" not in meta
+    segmenter = load_segmenter(SALIENT, str(work / f"{SALIENT}.npz"))
+    assert segmenter.threshold == 0.65 and segmenter.mirror
+    assert json.loads((work / "report.json").read_text())["split"] == "report"
+
+
 @pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
 def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> None:
     from shared_data import DATA
