@@ -45,6 +45,11 @@ TARGETS = {
     "camvid": "mIoU ≥ 0.50 and Car IoU ≥ 0.70",
 }
 
+WHY_STAGES = {
+    "nuclei": "`training/nuclei.py` says why there are two stages and how stage 1's data differed",
+    "ecssd": "`docs/segment.md` (Training the embedded models) says why there are two stages",
+}
+
 
 def read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -113,6 +118,8 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
     bb, head = cfg.model.backbone, cfg.model.decode_head
     split = json.loads((ROOT / r["split_file"]).read_text())
     counts = ", ".join(f"{k} {v}" for k, v in split["counts"].items())
+    if r.get("fold_selection"):
+        counts += "; this run trained on train and selection together, so only the report split is held out"
     chosen = meta["chosen_at_iter"]
     curve = "\n".join(
         f"| {'**' if e['iter'] == chosen else ''}{e['iter']:,}{'**' if e['iter'] == chosen else ''} | "
@@ -129,8 +136,7 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
         started += (f", the weights of stage 1: `{first}`, {first_log[-1]['iter']:,} iterations, its every "
                     f"evaluation in [`docs/results/segmenters/{name}.stage1.jsonl`](../../../../docs/results/"
                     f"segmenters/{name}.stage1.jsonl) and its report in [`{name}.stage1.report.json`](../../../../"
-                    f"docs/results/segmenters/{name}.stage1.report.json); `training/{dataset}.py` says why there are two stages "
-                    "and how stage 1's data differed")
+                    f"docs/results/segmenters/{name}.stage1.report.json); {WHY_STAGES.get(dataset, '')}")
     inputs = ("8-bit RGB as it is (gray repeated to 3 channels), ImageNet mean/std" if embedded.input == "rgb" else
               "any depth: `roicodec.segment.normalise.microscopy_rgb` (percentiles 1 and 99.8 of the image to 0 and "
               "255, one stretch for all channels, gray repeated to RGB), then mean 127.5, std 64; the trainer uses "
@@ -141,18 +147,38 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
     else:
         scale = (f"short side resized to {embedded.short_side}" if embedded.short_side else "native scale") + \
             f", windows of {embedded.window}"
-    if "threshold" in meta:
+    folded = bool(r.get("fold_selection"))
+    mirrored = 'each window averaged with its mirror image (left to right)' if meta.get('mirror') else 'no mirror'
+    if folded and "threshold" in meta:
+        scale += (f"; a pixel is {meta['classes'][1]} where that class's probability is at least "
+                  f"{meta['threshold']}, and {mirrored}: both fixed before training (the selection split, which "
+                  "would have chosen them, was trained on), as the earlier runs of this model had chosen them")
+    elif "threshold" in meta:
         tried = ", ".join(f"{t}: {v:.3f}" for t, v in meta["threshold_selection"].items())
         scale += (f"; a pixel is {meta['classes'][1]} where that class's probability is at least "
                   f"{meta['threshold']}, the threshold that scored best on the selection split after training "
                   f"(mean IoU per threshold: {tried})")
-    if "mirror" in meta:
+    if "mirror" in meta and not folded:
         chose = meta["mirror_selection"]
-        scale += (f"; {'each window averaged with its mirror image (left to right)' if meta['mirror'] else 'no mirror'}"
-                  f", chosen there too (best selection IoU without mirror {chose['off']:.3f}, with {chose['on']:.3f})")
+        scale += (f"; {mirrored}, chosen there too (best selection IoU without mirror {chose['off']:.3f}, with "
+                  f"{chose['on']:.3f})")
     position = f", absolute position embedding of {bb.pretrain_img_size}x{bb.pretrain_img_size}" \
         if bb.get("use_abs_pos_embed") else ""
     evaluations = len(log)
+    averaging = ""
+    if r.get("average_from") is not None:
+        done = meta.get("averaged", {})
+        averaging = (f" From iteration {r['average_from']:,} the step size held and every {r['average_every']}th "
+                     f"iterate went into a running mean of the weights (stochastic weight averaging, Izmailov et al. "
+                     f"2018), its batch-norm statistics measured afresh on {r['norm_batches']} training batches: "
+                     f"the mean of {done.get('snapshots', '?')} snapshots is what ships.")
+    if folded:
+        kept = (f"Scored on the selection split (trained on) every {r['eval_every']} iterations ({evaluations} "
+                f"evaluations), which chose nothing: the last weights were kept (iteration {chosen:,}, after "
+                f"{meta['train_minutes']:.1f} minutes of training).")
+    else:
+        kept = (f"Scored on the selection split every {r['eval_every']} iterations ({evaluations} evaluations); the "
+                f"best was kept (iteration {chosen:,}, after {meta['train_minutes']:.1f} minutes of training).")
     words = r["command"].split()
     work = words[words.index("--work") + 1] if "--work" in words[:-1] else f"out/seg-{dataset}"
     return f"""# Model card: `{name}`
@@ -181,9 +207,7 @@ inside the package so that automatic ROI works offline.
 {r['iters']:,} iterations of batch {r['batch']}, {r['crop']}x{r['crop']} crops (`training/{dataset}.py` gives the
 augmentation), AdamW at {r['lr']} (weight decay {r['weight_decay']}; {r['warmup']} iterations of warm-up, then poly
 decay), cross-entropy{f" + {r['dice']} x soft Dice" if r['dice'] else ""}{", class-weighted" if r.get('class_weights') else ""};
-{started}; seed {r['seed']}, {r['threads']} thread(s), torch {r.get('torch', '?')}. Scored on the selection split
-every {r['eval_every']} iterations ({evaluations} evaluations); the best was kept (iteration {chosen:,}, after
-{meta['train_minutes']:.1f} minutes of training).
+{started}; seed {r['seed']}, {r['threads']} thread(s), torch {r.get('torch', '?')}.{averaging} {kept}
 
 Every evaluation, from [`docs/results/segmenters/{name}.jsonl`](../../../../docs/results/segmenters/{name}.jsonl):
 
@@ -192,7 +216,8 @@ Every evaluation, from [`docs/results/segmenters/{name}.jsonl`](../../../../docs
 {curve}
 
 (Selection score: {"mIoU over the 11 classes" if dataset == "camvid" else "mean foreground IoU per image, at the working scale"}.
-It chose the checkpoint, so it is optimistic; the figures below are not.)
+{"It was trained on, so it is a training score; the figures below are not." if folded else
+ "It chose the checkpoint, so it is optimistic; the figures below are not."})
 
 ## Report (held out: chose nothing)
 
@@ -220,16 +245,25 @@ def publish(work: Path) -> str:
     rep = json.loads((work / "report.json").read_text())
     name = rep["model"]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(work / "log.jsonl", RESULTS / f"{name}.jsonl")
-    shutil.copyfile(work / "report.json", RESULTS / f"{name}.report.json")
     meta = weights.read_meta(work / f"{name}.npz")
-    init = (meta["recipe"].get("init") or {}).get("from")
-    earlier = Path(init).parent if init and init.endswith(".npz") else None
-    for suffix in (".stage1.jsonl", ".stage1.report.json"):
-        (RESULTS / f"{name}{suffix}").unlink(missing_ok=True)
-    if earlier is not None and (earlier / "log.jsonl").exists() and (earlier / "report.json").exists():
-        shutil.copyfile(earlier / "log.jsonl", RESULTS / f"{name}.stage1.jsonl")
-        shutil.copyfile(earlier / "report.json", RESULTS / f"{name}.stage1.report.json")
+    init = meta["recipe"].get("init") or {}
+    source = init.get("from")
+    earlier = Path(source).parent if source and source.endswith(".npz") else None
+    stage1 = [RESULTS / f"{name}{suffix}" for suffix in (".stage1.jsonl", ".stage1.report.json")]
+    committed = [RESULTS / f"{name}.jsonl", RESULTS / f"{name}.report.json"]
+    described = json.loads(committed[1].read_text()).get("weights_sha256") if committed[1].exists() else None
+    if described is not None and described == init.get("sha256"):
+        # Started from the weights the committed files describe (the shipped ones): those files become stage 1.
+        for old, new in zip(committed, stage1):
+            shutil.copyfile(old, new)
+    elif described != rep["weights_sha256"]:  # (published before: its stage 1 is in place)
+        for path in stage1:
+            path.unlink(missing_ok=True)
+        if earlier is not None and (earlier / "log.jsonl").exists() and (earlier / "report.json").exists():
+            shutil.copyfile(earlier / "log.jsonl", stage1[0])
+            shutil.copyfile(earlier / "report.json", stage1[1])
+    shutil.copyfile(work / "log.jsonl", committed[0])
+    shutil.copyfile(work / "report.json", committed[1])
     return name
 
 

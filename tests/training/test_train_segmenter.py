@@ -227,6 +227,32 @@ def test_a_folded_run_trains_on_the_selection_keeps_its_last_weights_and_the_dec
     assert json.loads((work / "report.json").read_text())["split"] == "report"
 
 
+def test_a_card_of_a_run_from_the_shipped_weights_keeps_their_files_as_stage_1(data, tmp_path, monkeypatch) -> None:
+    """A second stage started from the weights the package ships (their log and report committed) makes those
+    files its stage 1, and publishing it again keeps them; a folded run's card says what chose nothing."""
+    from training import export, segmenter as train, segmenter_cards
+
+    work, package, results = tmp_path / "work", tmp_path / "package", tmp_path / "results"
+    assert train.main(["--dataset", "ecssd", "--data", str(data), "--work", str(work), *TOY, "--crop", "256",
+                       "--iters", "2", "--fold-selection", "--threshold", "0.5", "--mirror", "off"]) == 0
+    sha = read_meta(work / f"{SALIENT}.npz")["recipe"]["init"]["sha256"]
+    results.mkdir()
+    shipped = {".jsonl": '{"iter": 1}\n', ".report.json": json.dumps({"weights_sha256": sha, "command": "first"})}
+    for suffix, text in shipped.items():
+        (results / f"{SALIENT}{suffix}").write_text(text)
+    assert export.main([str(work / f"{SALIENT}.npz"), "--to", str(package)]) == 0
+    monkeypatch.setattr(segmenter_cards, "weights_path", lambda n: package / f"{n}.npz")
+    monkeypatch.setattr(segmenter_cards, "RESULTS", results)
+    for _ in range(2):
+        assert segmenter_cards.main(["--work", str(work)]) == 0
+        for suffix, text in shipped.items():
+            assert (results / f"{SALIENT}.stage1{suffix}").read_text() == text
+        assert (results / f"{SALIENT}.jsonl").read_text() == (work / "log.jsonl").read_text()
+    card = (package / f"{SALIENT}.md").read_text()
+    assert "the weights of stage 1: `first`" in card and "fixed before training" in card
+    assert "only the report split is held out" in card and "the last weights were kept" in card
+
+
 @pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
 def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> None:
     from shared_data import DATA
