@@ -42,12 +42,18 @@ def tiles(header: Header) -> list[tuple[slice, ...]]:
     return BaseModel.tiles(header.height, header.width, header.tile)
 
 
-def encode(image: np.ndarray, model_name: str, tile: int) -> tuple[bytes, BaseLayer]:
-    """Code ``image`` (``HxWxC`` uint8, C 1 or 3); return the payload and the base the decoder will rebuild."""
+def encode(image: np.ndarray, model_name: str, tile: int, refine: int = 0) -> tuple[bytes, BaseLayer]:
+    """Code ``image`` (``HxWxC`` uint8, C 1 or 3); return the payload and the base the decoder will rebuild.
+    ``refine``: steps of :func:`roicodec.models.refine.refine` on the latent (0: ``g_a``'s latent as it is)."""
     model = registry.load(model_name)
     latent = model.analyse(image, tile)
     h, w, c = image.shape
-    data, latent = model.code(latent)
+    z = None
+    if refine:
+        from roicodec.models.refine import refine as refined
+
+        latent, z = refined(model, image, latent, refine, tile)
+    data, latent = model.code(latent, z)
     return data, BaseLayer(model, latent, h, w, tile, c == 1)
 
 

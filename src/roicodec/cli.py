@@ -137,7 +137,7 @@ def _encode(args: argparse.Namespace) -> None:
         mask = inputs.read(args.mask).pixels if args.mask else None
     options = {"qualities": args.qualities, "ladder": args.ladder, "max_error": args.max_error, "model": args.model,
                "tile": args.tile, "axes": picture.axes, "window": args.window, "metadata": picture.metadata,
-               "mapping": args.mapping}
+               "mapping": args.mapping, "refine": args.refine}
     if _to_stdout(args) or atomic.streams(out):
         # Standard output, a FIFO or a device cannot be re-read for the report: code into memory, then write.
         data = codec.encode(picture.pixels, mask, **options)
@@ -408,6 +408,10 @@ def _parser() -> argparse.ArgumentParser:
                    "a pixel (default: the whole image)")
     _add_roi_options(p)
     _add_coding_options(p)
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="optimise the base's latent for this image in STEPS gradient steps (hp models; needs torch): "
+                   "the same decoder, fewer bytes for the same picture, about 0.7 s per step and megapixel on 2 cores; "
+                   "default 0, 30 is a good start")
     p.add_argument("--tile", type=int, default=codec.DEFAULT_TILE, help="base-layer tile side in pixels")
     p.add_argument("--axes", help="one letter per axis of the image where its shape is ambiguous, ending in YX (gray) "
                    "or YXS (RGB), e.g. ZYX for a .npy stack (TIFF files name their own axes)")

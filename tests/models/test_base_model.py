@@ -51,7 +51,7 @@ def test_blocks_give_the_pixels_of_one_run(monkeypatch) -> None:
 @pytest.mark.parametrize(("start", "stop", "most"), [(0, 64, 21), (64, 80, 21), (0, 54, 21), (3, 4, 21), (0, 21, 21),
                                                       (0, 22, 21), (5, 1000, 7)])
 def test_blocks_are_the_fewest_and_even(start: int, stop: int, most: int) -> None:
-    cuts = base_model._cuts(start, stop, most)
+    cuts = base_model.cuts(start, stop, most)
     sizes = np.diff(cuts)
     assert cuts[0] == start and cuts[-1] == stop
     assert len(sizes) == -(-(stop - start) // most)

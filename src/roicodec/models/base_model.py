@@ -32,7 +32,7 @@ x 336 of them kept): about 70 MB of activations for the rd family whatever the t
 image loads in under 200 MB; smaller blocks repeat more context, larger ones hold more memory and were no faster."""
 
 
-def _cuts(start: int, stop: int, most: int) -> list[int]:
+def cuts(start: int, stop: int, most: int) -> list[int]:
     """The bounds of the fewest runs of at most ``most`` cells that cover ``start:stop``, of sizes that differ by at
     most one: a tile of 64 cells goes as 16, 16, 16, 16, not 21, 21, 21, 1, for the same context repeated, and the
     largest block, which sets the memory, is smaller (a 1.1 MP load peaked at 160 MB against 189 MB)."""
@@ -40,7 +40,7 @@ def _cuts(start: int, stop: int, most: int) -> list[int]:
     return [start + (stop - start) * k // n for k in range(n + 1)]
 
 
-def _grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
+def grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice]]:
     """Yield (rows, cols) of each tile in latent cells, and the same with the halo added, clipped to the latent."""
     for y in range(0, h, tile):
         for x in range(0, w, tile):
@@ -96,6 +96,11 @@ class BaseModel:
             pass
 
     @property
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        """The weight file's arrays (a borrowed transform's included)."""
+        return self._arrays
+
+    @property
     def has_preview(self) -> bool:
         return self._preview is not None
 
@@ -104,10 +109,14 @@ class BaseModel:
         first preview is made)."""
         self._preview = arrays
 
-    def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
+    def code(self, latent: np.ndarray, z: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
         """The base payload of a latent, and the latent the decoder will read from it (symbols beyond the coding
-        tables clamped): synthesise the encoder's base from the latter."""
-        return self.coder.code(latent)
+        tables clamped): synthesise the encoder's base from the latter. ``z``: a hyperprior model's hyper-latent, when
+        it is not ``h_a`` of this latent (:mod:`roicodec.models.refine` keeps the one its tables came from)."""
+        if z is None:
+            return self.coder.code(latent)
+        assert isinstance(self.coder, HyperpriorCoder)
+        return self.coder.code(latent, z)
 
     def uncode(self, data: bytes, height: int, width: int) -> np.ndarray:
         """The latent of a base payload for an image of ``height`` x ``width``."""
@@ -125,7 +134,7 @@ class BaseModel:
         # int16 holds every symbol a coding table can have (the coder clamps to its tables) at half int32's memory:
         # with 96 channels at 1/16 of each side the latent is the one array that grows with the plane.
         latent = np.empty((self.latent_channels, lh, lw), np.int16)
-        for ry, rx, oy, ox in _grid(lh, lw, tile // STRIDE):
+        for ry, rx, oy, ox in grid(lh, lw, tile // STRIDE):
             # Pad and widen each tile, not the image, so that a gigapixel image is never copied whole.
             y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
             pix = image[y0:y1, x0:x1]
@@ -140,7 +149,7 @@ class BaseModel:
     def tiles(height: int, width: int, tile: int) -> list[tuple[slice, slice, slice, slice, slice, slice]]:
         """Each tile as (pixel rows, pixel cols, latent rows, latent cols, the same with halo), row-major."""
         out = []
-        for ry, rx, oy, ox in _grid(*BaseModel.latent_shape(height, width), tile // STRIDE):
+        for ry, rx, oy, ox in grid(*BaseModel.latent_shape(height, width), tile // STRIDE):
             ys = slice(ry.start * STRIDE, min(ry.stop * STRIDE, height))
             xs = slice(rx.start * STRIDE, min(rx.stop * STRIDE, width))
             out.append((ys, xs, ry, rx, oy, ox))
@@ -165,7 +174,7 @@ class BaseModel:
         stride = STRIDE // s
         head = self._graph("preview")
         out = np.empty((h, w, 3), np.uint8)
-        for ry, rx, _, _ in _grid(*latent.shape[1:], tile // STRIDE):
+        for ry, rx, _, _ in grid(*latent.shape[1:], tile // STRIDE):
             y0, x0 = ry.start * stride, rx.start * stride
             y1, x1 = min(ry.stop * stride, h), min(rx.stop * stride, w)
             out[y0:y1, x0:x1] = _synthesise(head, latent, ry, rx, stride)[:y1 - y0, :x1 - x0]
@@ -175,13 +184,13 @@ class BaseModel:
 def _synthesise(graph: Callable[[np.ndarray], np.ndarray], latent: np.ndarray, ry: slice, rx: slice,
                 stride: int, unneeded: np.ndarray | None = None) -> np.ndarray:
     """``graph`` over the latent cells ``ry`` x ``rx``: ``stride`` pixels per cell, in blocks of at most :data:`BLOCK`
-    cells a side with their :data:`SYNTHESIS_HALO` of context (:func:`_cuts`), so that memory stays bounded whatever
+    cells a side with their :data:`SYNTHESIS_HALO` of context (:func:`cuts`), so that memory stays bounded whatever
     the tile size (square blocks repeat the least context for that memory)."""
     h, w = latent.shape[1:]
     before, after = SYNTHESIS_HALO
     core = BLOCK - before - after
     out = np.empty(((ry.stop - ry.start) * stride, (rx.stop - rx.start) * stride, 3), np.uint8)
-    rows, cols = _cuts(ry.start, ry.stop, core), _cuts(rx.start, rx.stop, core)
+    rows, cols = cuts(ry.start, ry.stop, core), cuts(rx.start, rx.stop, core)
     for b0, b1 in pairwise(rows):
         y0, y1 = max(b0 - before, 0), min(b1 + after, h)
         for c0, c1 in pairwise(cols):

@@ -128,8 +128,9 @@ class HyperpriorCoder:
             z[:, r0:r1] = np.clip(out[:, r0 - o0:r1 - o0], -32768, 32767)
         return self.z_coder.clamp(z)
 
-    def code(self, latent: np.ndarray) -> tuple[bytes, np.ndarray]:
-        z = self.hyper_latent(latent)
+    def code(self, latent: np.ndarray, z: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
+        """``latent``'s payload with hyper-latent ``z`` (default ``round(h_a(latent))``), and the latent decoded."""
+        z = self.hyper_latent(latent) if z is None else self.z_coder.clamp(z)
         table, centre = self.tables(z, latent.shape[1:])
         symbols = self.y_coder.clamp(latent.astype(np.int32) - centre, table)
         z_data = self.z_coder.encode(z)

@@ -1,9 +1,11 @@
 """The base models as torch modules: what training optimises, what ``training.export_onnx`` turns into the graphs
-the package runs, and the reference the graphs are tested against. Nothing that reads or writes files imports this.
+the package runs, the reference the graphs are tested against, and the ``g_s`` that
+:mod:`roicodec.models.refine` differentiates. Nothing that reads files imports this.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,17 @@ def build(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> nn.Module:
     net = ARCHITECTURES[meta["architecture"]](**config(meta))
     net.load_state_dict(_state(arrays))
     return net.eval()
+
+
+def part(meta: dict[str, Any], arrays: Mapping[str, np.ndarray], name: str) -> nn.Module:
+    """One transform of a base weight file (``"g_a"``, ``"g_s"``), loaded and in eval mode: an encoder that refines
+    its latent needs no other part."""
+    net = ARCHITECTURES[meta["architecture"]](**config(meta))
+    prefix = f"param/{name}."
+    module = getattr(net, name)
+    module.load_state_dict({k.removeprefix(prefix): torch.from_numpy(np.asarray(arrays[k], np.float32))
+                            for k in arrays if k.startswith(prefix)})
+    return module.eval().requires_grad_(False)
 
 
 def build_preview(arrays: dict[str, np.ndarray]) -> PreviewHead:
