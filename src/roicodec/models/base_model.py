@@ -49,6 +49,18 @@ def grid(h: int, w: int, tile: int) -> Iterator[tuple[slice, slice, slice, slice
             yield *core, *outer
 
 
+def analysis_input(image: np.ndarray, oy: slice, ox: slice) -> np.ndarray:
+    """The pixels ``g_a`` sees for the latent cells ``oy`` x ``ox`` (a tile with its halo): ``HxWx3`` uint8, gray
+    repeated, the image's last pixels repeated over its edge. Each tile is padded and widened, not the image, so that
+    a gigapixel image is never copied whole."""
+    y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
+    pix = image[y0:y1, x0:x1]
+    pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
+    if pix.shape[2] == 1:
+        pix = np.repeat(pix, 3, axis=2)
+    return np.ascontiguousarray(pix, np.uint8)
+
+
 class BaseModel:
     """A weight file's transforms (graphs of :mod:`roicodec.models.runtime`, made when first needed: a reader never
     builds the encoder's) and its latent coder."""
@@ -113,10 +125,7 @@ class BaseModel:
         """The base payload of a latent, and the latent the decoder will read from it (symbols beyond the coding
         tables clamped): synthesise the encoder's base from the latter. ``z``: a hyperprior model's hyper-latent, when
         it is not ``h_a`` of this latent (:mod:`roicodec.models.refine` keeps the one its tables came from)."""
-        if z is None:
-            return self.coder.code(latent)
-        assert isinstance(self.coder, HyperpriorCoder)
-        return self.coder.code(latent, z)
+        return self.coder.code(latent) if z is None else self.coder.code(latent, z)  # type: ignore[call-arg]
 
     def uncode(self, data: bytes, height: int, width: int) -> np.ndarray:
         """The latent of a base payload for an image of ``height`` x ``width``."""
@@ -135,13 +144,7 @@ class BaseModel:
         # with 96 channels at 1/16 of each side the latent is the one array that grows with the plane.
         latent = np.empty((self.latent_channels, lh, lw), np.int16)
         for ry, rx, oy, ox in grid(lh, lw, tile // STRIDE):
-            # Pad and widen each tile, not the image, so that a gigapixel image is never copied whole.
-            y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
-            pix = image[y0:y1, x0:x1]
-            pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
-            if pix.shape[2] == 1:
-                pix = np.repeat(pix, 3, axis=2)
-            y = np.clip(g_a(np.ascontiguousarray(pix, np.uint8)[None])[0], -32768, 32767)
+            y = np.clip(g_a(analysis_input(image, oy, ox)[None])[0], -32768, 32767)
             latent[:, ry, rx] = y[:, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
         return latent
 

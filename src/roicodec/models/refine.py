@@ -22,7 +22,7 @@ import numpy as np
 
 from roicodec.errors import RoiError
 from roicodec.models import STRIDE
-from roicodec.models.base_model import SYNTHESIS_HALO, cuts, grid
+from roicodec.models.base_model import SYNTHESIS_HALO, analysis_input, cuts, grid
 from roicodec.models.gaussian import MEAN_STEPS, SCALES
 from roicodec.models.hyper_coder import HyperpriorCoder
 
@@ -118,11 +118,7 @@ def _unrounded(torch: Any, g_a: Any, image: np.ndarray, latent: np.ndarray, tile
     out = torch.from_numpy(latent.astype(np.float32))
     with torch.no_grad():
         for ry, rx, oy, ox in grid(*latent.shape[1:], tile // STRIDE):
-            y0, y1, x0, x1 = oy.start * STRIDE, oy.stop * STRIDE, ox.start * STRIDE, ox.stop * STRIDE
-            pix = np.asarray(image[y0:y1, x0:x1], np.uint8)
-            pix = np.pad(pix, ((0, y1 - y0 - pix.shape[0]), (0, x1 - x0 - pix.shape[1]), (0, 0)), mode="edge")
-            if pix.shape[2] == 1:
-                pix = np.repeat(pix, 3, axis=2)
+            pix = analysis_input(image, oy, ox)
             x = torch.from_numpy(np.ascontiguousarray(pix.transpose(2, 0, 1), np.float32) / 255)[None]
             y = g_a(x)[0, :, ry.start - oy.start:ry.stop - oy.start, rx.start - ox.start:rx.stop - ox.start]
             out[:, ry, rx] = torch.where(torch.round(y) == out[:, ry, rx], y, out[:, ry, rx])
