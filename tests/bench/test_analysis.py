@@ -105,6 +105,12 @@ def test_base_layer_against_jpeg_with_known_answers() -> None:
         assert entries["rd"]["bd"][metric]["bd_rate"] == pytest.approx(-50, abs=0.5)  # PCHIP bends near 32 dB
         assert entries["jpeg2000"]["bd"][metric]["bd_rate"] == pytest.approx(-50, abs=1e-6)
     assert set(entries) == {"rd", "paper-ae", "mid", "wide-q1", "jpeg2000"}  # peers without rows are left out
+    # Head to head over the family's own range: rd is JPEG 2000's very curve there (the same bpp at each PSNR).
+    assert set(entries["rd"]["vs_peers"]) == {"jpeg2000"}
+    for metric, top in (("psnr", 32.0), ("ms_ssim_db", 16.0)):
+        found = entries["rd"]["vs_peers"]["jpeg2000"][metric]
+        # 0 but for the two PCHIP fits, on 4 points and on 7; the range is the family's, not JPEG 2000's (to 40 dB).
+        assert found["bd_rate"] == pytest.approx(0, abs=0.5) and found["common_range"][1] == pytest.approx(top)
     lone = entries["paper-ae"]["jpeg_at"]
     for metric in ("psnr", "ms_ssim_db"):
         assert lone[metric]["bpp"] == pytest.approx(0.4) and lone[metric]["between"] == [3, 3]

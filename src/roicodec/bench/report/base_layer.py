@@ -39,7 +39,7 @@ def section(summary: dict[str, Any], hashes: dict[str, str], figures: dict[str, 
 def _size(size: str, b: dict[str, Any], hashes: dict[str, str], figure_path: str | None) -> list[str]:
     lo, hi = b["jpeg_bpp_range"]
     blocks = [f"### {size_title(size).capitalize()}",
-              f"Measured in the same run; JPEG anchor: {lo:.3f} to {hi:.2f} bpp.", _curves(b),
+              f"Measured in the same run; JPEG anchor: {lo:.3f} to {hi:.2f} bpp.", _curves(b), *_head_to_head(b),
               "Each model's means over the images, and JPEG's rate at the same PSNR:", _means(b, hashes)]
     if figure_path is not None:
         blocks += figure(f"Base layers against JPEG and the peers, {size_title(size)}", figure_path,
@@ -63,6 +63,19 @@ def _curve(e: dict[str, Any], models: dict[str, dict[str, Any]]) -> list[str]:
         return [f"`{e['name']}` family ({code_list(e['members'])})", str(len(e["members"])), *cells]
     lo, hi = e["bpp_range"]
     return [codec_name(e["name"]), f"{e['points']} ({lo:.2f}-{hi:.2f} bpp)", *cells]
+
+
+def _head_to_head(b: dict[str, Any]) -> list[str]:
+    """Each family against each peer over the family's own quality range (positive: the family needs more bytes)."""
+    rows = [[f"`{e['name']}` family", codec_name(peer), *(_bd(found[metric], metric) for metric in BASE_METRICS)]
+            for e in b["entries"] if e.get("vs_peers") for peer, found in e["vs_peers"].items()]
+    if not rows:
+        return []
+    return ["Against JPEG, each curve above is measured over the quality range it shares with JPEG: a base family's "
+            "is its own narrow low range, the peers' reach far higher, so those figures compare different ranges. "
+            "Head to head, over each family's own range (positive: the family needs that much more rate than the "
+            "peer at equal quality):",
+            table(["family", "against", "PSNR BD-rate", "MS-SSIM (dB) BD-rate"], "llrr", rows)]
 
 
 def _bd(entry: dict[str, Any], metric: str) -> str:
