@@ -57,3 +57,16 @@ def test_what_cannot_be_refined_is_refused_in_one_line_before_anything_is_writte
     with pytest.raises(RoiError, match=says) as info:
         roicodec.encode(photo, path=out, qualities=(), model=model, refine=steps)
     assert "\n" not in str(info.value) and not out.exists()
+
+
+def test_the_picture_term_sees_the_rounded_latent_unless_told_otherwise(photo) -> None:
+    model = registry.load("hp-q3")
+    latent = model.analyse(photo, 1024)
+    rounded, z = refine.refine(model, photo, latent, 4, 1024)
+    noisy, z2 = refine.refine(model, photo, latent, 4, 1024, picture="noisy")
+    assert np.array_equal(z, z2) and not np.array_equal(rounded, noisy)
+    # The first step is the setting's own: a zero step leaves g_a's latent as it was.
+    still, _ = refine.refine(model, photo, latent, 4, 1024, first_step=0.0)
+    assert np.array_equal(still, latent)
+    with pytest.raises(ValueError, match="rounded"):
+        refine.refine(model, photo, latent, 1, 1024, picture="soft")

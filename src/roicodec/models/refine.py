@@ -66,12 +66,16 @@ def check(model_name: str, steps: Any) -> None:
     _torch()
 
 
-def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: int, seed: int = 0
-           ) -> tuple[np.ndarray, np.ndarray]:
+def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: int, seed: int = 0, *,
+           picture: str = "rounded", first_step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``latent`` (``model.analyse(image)``) after ``steps`` steps of rate-distortion optimisation for ``image``
     (``HxWxC`` uint8, C 1 or 3), and the hyper-latent it is to be coded with (``model.code(latent, z)``). The steps
     start from ``g_a``'s output before rounding (tile by tile, on ``model.analyse``'s grid of ``tile``), so that
-    the cells it left near a rounding boundary are the first to move."""
+    the cells it left near a rounding boundary are the first to move. ``picture`` and ``first_step`` are there to
+    measure the choices against others (``benchmarks/refine_probe.py``): ``"noisy"`` gives the picture term the
+    noisy latent, as training does; ``first_step`` replaces ``min(MAX_STEP, TRAVEL / steps)``."""
+    if picture not in ("rounded", "noisy"):
+        raise ValueError(f"picture is 'rounded' or 'noisy', not {picture!r}")
     check(model.meta["name"], steps)
     coder = model.coder
     assert isinstance(coder, HyperpriorCoder)
@@ -87,7 +91,7 @@ def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: 
     mu = torch.from_numpy((raw[m:] / MEAN_STEPS).astype(np.float32))
     h, w = image.shape[:2]
     y = _unrounded(torch, nets.part(model.meta, model.arrays, "g_a"), image, latent, tile).requires_grad_(True)
-    first = min(MAX_STEP, TRAVEL / max(steps, 1))
+    first = min(MAX_STEP, TRAVEL / max(steps, 1)) if first_step is None else first_step
     optimiser = torch.optim.Adam([y], lr=first)
     noise = torch.Generator().manual_seed(seed)
     normal = torch.distributions.Normal(0.0, 1.0)
@@ -109,7 +113,7 @@ def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: 
         p = normal.cdf((centred + 0.5) / sigma) - normal.cdf((centred - 0.5) / sigma)
         (-torch.log2(p.clamp_min(1e-9)).sum() * scale).backward()
         # Its gradient is taken as the latent's own (straight through the rounding).
-        held = torch.round(y.detach()).requires_grad_(True)
+        held = (torch.round(y.detach()) if picture == "rounded" else noisy.detach()).requires_grad_(True)
         for (r0, r1, c0, c1), pix in zip(blocks, targets):
             y0, y1, x0, x1 = max(r0 - before, 0), min(r1 + after, lh), max(c0 - before, 0), min(c1 + after, lw)
             out = g_s(held[None, :, y0:y1, x0:x1])[0]
