@@ -13,7 +13,7 @@ surroundings come back lifted by every coder that smooths (regression to the mea
 channels (``tint``: the largest channel's mean error minus the smallest's) is a colour cast proper.
 
     python benchmarks/colour_cast.py [--models rd-q1 hp-q1 ...] [--jpeg 5,10,20,40] [--avif 15,30,45]
-                                     [--out docs/results/colour_cast.json]
+                                     [--refine STEPS] [--out docs/results/colour_cast.json]
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def neutral_dark(rgb: np.ndarray, dark: int, spread: int) -> np.ndarray:
     return (v.max(axis=2) < dark) & (v.max(axis=2) - v.min(axis=2) < spread)
 
 
-def base_layer(model: str) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
+def base_layer(model: str, refine: int = 0) -> Callable[[np.ndarray], tuple[np.ndarray, int]]:
     def code(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-        data = roicodec.encode(rgb, qualities=(), model=model)
+        data = roicodec.encode(rgb, qualities=(), model=model, refine=refine)
         with roicodec.open(io.BytesIO(data)) as f:
             return f.decode(0), len(data)
     return code
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--border", type=int, default=2)
     parser.add_argument("--jpeg", default="5,10,20,40", help="Pillow JPEG qualities to measure beside the models")
     parser.add_argument("--avif", default="15,30,45", help="Pillow AVIF qualities (speed 6)")
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                        help="code the base models with refine=STEPS (hp models; docs/refine.md)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     images = []
@@ -107,7 +109,8 @@ def main() -> None:
         raise SystemExit(f"no kodim*.png under {args.data}: pass --data pointing at the Kodak images")
     models = args.models or sorted(registry.available())
     result = {"dark_below": args.dark, "spread_below": args.spread, "border": args.border, "target_abs": 1.0,
-              "models": [measure(m, images, args.dark, args.spread, args.border, base_layer(m)) for m in models]}
+              "models": [measure(f"{m} refine={args.refine}" if args.refine else m, images, args.dark, args.spread,
+                                 args.border, base_layer(m, args.refine)) for m in models]}
     for fmt, codec, qualities in (("JPEG", codecs.jpeg(), args.jpeg), ("AVIF", codecs.avif(), args.avif)):
         for q in (int(v) for v in qualities.split(",") if v):
             result["models"].append(measure(f"{fmt} q{q}", images, args.dark, args.spread, args.border,
