@@ -42,6 +42,18 @@ def _bd(entry: dict[str, Any] | None, metric: str) -> str:
     return f"{entry['bd'][metric]['bd_rate']:+.1f} %"
 
 
+def _head_to_head(entry: dict[str, Any] | None) -> str:
+    """The family against AVIF and JPEG 2000 over its own range (``roicodec.bench.analysis.base_layer``)."""
+    found = (entry or {}).get("vs_peers", {})
+    if not all(peer in found for peer in ("avif", "jpeg2000")):
+        return ""
+    cells = "; ".join(f"against {label} {_bd({'bd': found[peer]}, 'psnr')} PSNR, {_bd({'bd': found[peer]}, 'ms_ssim_db')}"
+                      f" MS-SSIM" for peer, label in (("avif", "AVIF"), ("jpeg2000", "JPEG 2000")))
+    return ("\n\nThose figures measure each curve over the range it shares with JPEG, and this family's is far narrower "
+            "and lower than the peers'. Head to head over the family's own range, the rate it needs more (+) or less "
+            f"(-) at equal quality: {cells}.")
+
+
 def card(name: str, meta: dict[str, Any], own_bytes: int, own_params: int, digest: str, curve: list[tuple],
          rd_point: dict[str, float], kodak: dict[str, Any] | None, families: dict[str, Any],
          decode: dict[str, float]) -> str:
@@ -117,7 +129,7 @@ the rd twin's last logged figure on the same images: {rd_point['bpp']:.4f} bpp a
 `{family}` {_bd(families.get(family), 'psnr')} PSNR, {_bd(families.get(family), 'ms_ssim_db')} MS-SSIM;
 `rd` {_bd(families.get('rd'), 'psnr')} / {_bd(families.get('rd'), 'ms_ssim_db')}; AVIF
 {_bd(families.get('avif'), 'psnr')} / {_bd(families.get('avif'), 'ms_ssim_db')}; JPEG 2000 (`mct=1`)
-{_bd(families.get('jpeg2000'), 'psnr')} / {_bd(families.get('jpeg2000'), 'ms_ssim_db')}.
+{_bd(families.get('jpeg2000'), 'psnr')} / {_bd(families.get('jpeg2000'), 'ms_ssim_db')}.{_head_to_head(families.get(family))}
 
 Decode of a base-only file, median per image on the bench's speed images: {speed}.
 
