@@ -172,8 +172,9 @@ def base_layer(points: Sequence[Point]) -> dict[str, Any] | None:
     """Every base model's base layer alone against Pillow's JPEG, beside JPEG 2000, AVIF and WebP.
 
     A family of base models (``rd-q1`` ..) is one curve with BD-rates against JPEG on PSNR and on MS-SSIM in dB; a
-    lone model is one point, given with JPEG's bpp at its PSNR and at its MS-SSIM. Every model also gets its own
-    row: mean bpp, PSNR, MS-SSIM, and JPEG's bpp at the same PSNR.
+    lone model is one point, given with JPEG's bpp at its PSNR and at its MS-SSIM. A family also gets its BD-rates
+    head to head against each peer over its own range (``vs_peers``). Every model also gets its own row: mean bpp,
+    PSNR, MS-SSIM, and JPEG's bpp at the same PSNR.
     """
     base = [p for p in points if p["codec"] == BASE]
     jpeg = curve(points, JPEG)
@@ -209,8 +210,7 @@ def base_layer(points: Sequence[Point]) -> dict[str, Any] | None:
         if e["kind"] == "family":
             pts = [by_model[m] for m in e["members"]]
             e["vs_peers"] = {c: {m: bd(peer, pts, m) for m in BASE_METRICS} for c, peer in peers.items() if peer}
-    for c in BASE_PEERS:
-        pts = curve(points, c)
+    for c, pts in peers.items():
         if pts:
             entries.append({"name": c, "kind": "peer", "members": [c], "points": len(pts),
                             "bd": {m: bd(jpeg, pts, m) for m in BASE_METRICS},
