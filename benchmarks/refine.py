@@ -34,7 +34,6 @@ from roicodec.metrics import ms_ssim, ms_ssim_db, psnr  # noqa: E402
 from roicodec.models import registry  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-PEERS = ("jpeg", "avif", "jpeg2000")
 METRICS = ("psnr", "ms_ssim_db")
 """As ``roicodec bench`` compares them: PSNR, and MS-SSIM in dB (``-10 log10(1 - MS-SSIM)`` of the mean)."""
 
@@ -51,14 +50,18 @@ def _row(image: np.ndarray, data: bytes, decoded: np.ndarray, took: float) -> di
             "ms_ssim": ms_ssim(image, decoded), "encode_s": took}
 
 
+def peers() -> list:
+    """JPEG (the anchor, first), AVIF and JPEG 2000, as ``roicodec bench`` codes them."""
+    return [codecs.jpeg(), codecs.avif(), codecs.Jpeg2000()]
+
+
 def measure(paths: list[Path], models: list[str], steps: int) -> dict[str, dict]:
     """Every codec's mean point over ``paths``: ``"codec:setting"`` for the peers, ``"model:steps"`` for hp."""
-    peers = [codecs.jpeg(), codecs.avif(), codecs.Jpeg2000()]
     rows: dict[str, list[dict]] = {}
     tic = time.monotonic()
     for path in paths:
         image = np.asarray(Image.open(path).convert("RGB"))
-        for peer in peers:
+        for peer in peers():
             for job in peer.jobs:
                 for stream in peer.encode(image, np.zeros(image.shape[:2], bool), job):
                     rows.setdefault(f"{peer.name}:{stream.setting}", []).append(
@@ -77,7 +80,7 @@ def compare(points: dict[str, dict], models: list[str], steps: int) -> dict[str,
     """BD-rates against JPEG of each curve, and of the refined hp family against the plain one."""
     for point in points.values():  # points of runs before MS-SSIM in dB was kept
         point.setdefault("ms_ssim_db", ms_ssim_db(point["ms_ssim"]))
-    curves = {name: [p for k, p in points.items() if k.startswith(f"{name}:")] for name in PEERS}
+    curves = {c.name: [p for k, p in points.items() if k.startswith(f"{c.name}:")] for c in peers()}
     curves["hp"] = [points[f"{m}:0"] for m in models]
     curves[f"hp refine={steps}"] = [points[f"{m}:{steps}"] for m in models]
     jpeg = curves.pop("jpeg")
@@ -114,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         points = measure(paths, models, args.steps)
         result = {"meta": pages.meta("refine.py", sys.argv[1:] if argv is None else argv, begun),
                   "images": [p.name for p in paths], "steps": args.steps, "models": models,
-                  "peers": {peer.name: peer.description for peer in (codecs.jpeg(), codecs.avif(),
-                                                                       codecs.Jpeg2000())},
+                  "peers": {peer.name: peer.description for peer in peers()},
                   "points": points}
     result.update(compare(result["points"], result["models"], result["steps"]))
     if args.out:

@@ -62,7 +62,7 @@ def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pads
     if any(pads):
         x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
     cout, cin, kh, kw = kernel.shape
-    w = kernel.reshape(cout, cin * kh * kw).astype(np.float64, copy=False)
+    w = kernel.reshape(cout, cin * kh * kw)  # float64 already (IntegerLayer.kernel)
     b = bias.astype(np.float64)[:, None] + 2.0 ** (shift - 1)
     scale = 2.0 ** -shift
     low, high = (np.asarray(v, np.float64).reshape(-1, 1, 1) for v in (low, high))
@@ -135,8 +135,7 @@ class IntegerNetwork:
         ``input_bound``: each output's sum of |weight| times the largest input, layer by layer."""
         worst, top = 0.0, float(self.input_bound)
         for layer in self.layers:
-            k = layer.kernel.astype(np.float64)
-            per_out = np.abs(k).sum(axis=(1, 2, 3)) * top + np.abs(layer.bias.astype(np.float64)) + 2.0 ** layer.shift
+            per_out = np.abs(layer.kernel).sum(axis=(1, 2, 3)) * top + np.abs(layer.bias.astype(np.float64)) + 2.0 ** layer.shift
             worst = max(worst, float(per_out.max()))
             top = float(max(np.abs(layer.low).max(), np.abs(layer.high).max()))
         return worst
