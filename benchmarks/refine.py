@@ -1,4 +1,5 @@
-"""What refining the base's latent buys: the hp family coded plainly and with ``refine=STEPS``, in the same run as
+"""What refining the base's latent buys: a hyperprior family (``hp``, or ``--family hps``) coded plainly and with
+``refine=STEPS``, in the same run as
 Pillow's JPEG (the anchor), AVIF and JPEG 2000 (``mct=1``), with ``roicodec bench``'s settings for each
 (docs/refine.md).
 
@@ -10,7 +11,8 @@ BD-rates with the ``bjontegaard`` package (PCHIP) through ``roicodec.bench.analy
 computes them: each codec against JPEG over the quality range the two share, and the hp family head to head against
 AVIF and JPEG 2000 over its own range.
 
-    python benchmarks/refine.py [--data ../shared/data/kodak] [--steps 30] [--limit N] [--out docs/results/refine.json]
+    python benchmarks/refine.py [--data ../shared/data/kodak] [--steps 30] [--family hp] [--limit N]
+                                [--out docs/results/refine.json]
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def peers() -> list:
 
 
 def measure(paths: list[Path], models: list[str], steps: int) -> dict[str, dict]:
-    """Every codec's mean point over ``paths``: ``"codec:setting"`` for the peers, ``"model:steps"`` for hp."""
+    """Every codec's mean point over ``paths``: ``"codec:setting"`` for the peers, ``"model:steps"`` for the family."""
     rows: dict[str, list[dict]] = {}
     tic = time.monotonic()
     for path in paths:
@@ -76,15 +78,15 @@ def measure(paths: list[Path], models: list[str], steps: int) -> dict[str, dict]
     return {k: _point(v) for k, v in rows.items()}
 
 
-def compare(points: dict[str, dict], models: list[str], steps: int) -> dict[str, dict]:
-    """BD-rates against JPEG of each curve, and of the refined hp family against the plain one."""
+def compare(points: dict[str, dict], models: list[str], steps: int, family: str = "hp") -> dict[str, dict]:
+    """BD-rates against JPEG of each curve, and of the refined family against the plain one."""
     for point in points.values():  # points of runs before MS-SSIM in dB was kept
         point.setdefault("ms_ssim_db", ms_ssim_db(point["ms_ssim"]))
     curves = {c.name: [p for k, p in points.items() if k.startswith(f"{c.name}:")] for c in peers()}
-    curves["hp"] = [points[f"{m}:0"] for m in models]
-    curves[f"hp refine={steps}"] = [points[f"{m}:{steps}"] for m in models]
+    curves[family] = [points[f"{m}:0"] for m in models]
+    curves[f"{family} refine={steps}"] = [points[f"{m}:{steps}"] for m in models]
     jpeg = curves.pop("jpeg")
-    ours = ("hp", f"hp refine={steps}")
+    ours = (family, f"{family} refine={steps}")
     return {"bd_rate_vs_jpeg": {metric: {name: bd(jpeg, curve, metric) for name, curve in curves.items()}
                                 for metric in METRICS},
             # Against JPEG each codec is measured over the range it shares with JPEG: AVIF's and JPEG 2000's reach
@@ -92,7 +94,7 @@ def compare(points: dict[str, dict], models: list[str], steps: int) -> dict[str,
             # a user choosing between them at these rates makes.
             "bd_rate_vs_peers": {metric: {f"{name} vs {peer}": bd(curves[peer], curves[name], metric)
                                           for name in ours for peer in ("avif", "jpeg2000")} for metric in METRICS},
-            "bd_rate_refined_vs_plain": {metric: bd(curves["hp"], curves[f"hp refine={steps}"], metric)
+            "bd_rate_refined_vs_plain": {metric: bd(curves[family], curves[f"{family} refine={steps}"], metric)
                                          for metric in METRICS}}
 
 
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "kodak")
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--family", default="hp", help="the hyperprior family: its models FAMILY-q1 ...")
     ap.add_argument("--limit", type=int, help="the first N images only (a quick look, not a result)")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--report-only", action="store_true",
@@ -112,14 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         result.pop("bd_rate_psnr", None)  # the form of runs before the peers
     else:
         paths = sorted(args.data.glob("*.png"))[:args.limit]
-        models = [m for m in registry.available() if m.startswith("hp-q")]
+        models = sorted((m for m in registry.available() if m.startswith(f"{args.family}-q")),
+                        key=lambda m: int(m.rsplit("-q", 1)[1]))
+        if not models:
+            ap.error(f"no {args.family}-q model is installed")
         begun = pages.begin()
         points = measure(paths, models, args.steps)
         result = {"meta": pages.meta("refine.py", sys.argv[1:] if argv is None else argv, begun),
-                  "images": [p.name for p in paths], "steps": args.steps, "models": models,
+                  "images": [p.name for p in paths], "steps": args.steps, "family": args.family, "models": models,
                   "peers": {peer.name: peer.description for peer in peers()},
                   "points": points}
-    result.update(compare(result["points"], result["models"], result["steps"]))
+    # Runs before --family coded the hp family.
+    family = result.get("family", "hp")
+    result.update(compare(result["points"], result["models"], result["steps"], family))
     if args.out:
         pages.write(args.out, result)
     def value(entry: dict) -> float | None:
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                "bd_rate_refined_vs_plain": {metric: value(v)
                                             for metric, v in result["bd_rate_refined_vs_plain"].items()}}
     print(json.dumps({**summary, "encode_s": {k: round(v["encode_s"], 2) for k, v in result["points"].items()
-                                               if k.startswith("hp-q")}}))
+                                               if k.startswith(f"{family}-q")}}))
     return 0
 
 

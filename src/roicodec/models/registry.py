@@ -54,11 +54,13 @@ def info(name: str | None = None) -> ModelInfo:
 
 def _preview_of(path: Path, meta: dict[str, Any]) -> tuple[Path, Path]:
     """A model's preview head and the base file it must have been distilled from: its own, or for a model that
-    borrows its transforms (:func:`roicodec.models.store.borrowed`) the lender's, whose decoder it shares; not where
-    the file folds its own gains in, since its decoder is then its own."""
+    borrows its transforms (:func:`roicodec.models.store.borrowed`) the lender's, whose latents it shares (a head maps
+    the latent to a quarter-size picture: a model that borrows ``g_a`` alone, such as ``hps``, has the lender's
+    latents and a synthesis tuned from the lender's, whose picture the head approximates as it does the lender's); not
+    where the file folds its own gains in, since its latents are then its own."""
     own = path.with_suffix(".preview.npz")
     lender = store.borrowed(path, meta)
-    if own.exists() or lender is None or "gains" in meta:
+    if own.exists() or lender is None or "gains" in meta or "param/g_a." not in store.borrowed_prefixes(meta):
         return own, path
     return lender.with_suffix(".preview.npz"), lender
 

@@ -4,7 +4,9 @@ The file's SHA-256 is the model's identity: the ``.roi`` header records it, and 
 refused. A file may borrow its transforms (``g_a``, ``g_s``) from another shipped model instead of holding a copy:
 its meta then names that model and its hash (``"transforms": {"model": "rd-q1", "hash": "..."}``), so the one hash
 in a ``.roi`` header still pins every weight that decodes it. The hyperprior family does this: trained on the ``rd``
-transforms, each ``hp-q`` model adds an entropy model to its ``rd-q`` twin.
+transforms, each ``hp-q`` model adds an entropy model to its ``rd-q`` twin. A file may borrow some transforms only
+(``"parts": ["g_a"]``) and hold the others: the ``hps`` family keeps ``hp``'s analysis, hence its latents and bytes,
+with a synthesis of its own (``training.base_synthesis``).
 
 A family whose rates share one set of transforms (the gained variable-rate scheme of ``training.base_rd``) ships them
 once: every file of the family holds its rate's gain vectors (``gain/analysis``, ``gain/synthesis``, float32), its meta
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 TRANSFORMS = ("param/g_a.", "param/g_s.")
-"""The arrays a file borrows when its meta names ``transforms``."""
+"""The arrays a file borrows when its meta names ``transforms`` (those of the ``parts`` it lists, if it lists any)."""
 
 
 def save_model(path: Path, name: str, model: nn.Module, offsets: np.ndarray, freqs: list[np.ndarray],
@@ -74,6 +76,19 @@ def borrowed(path: Path, meta: dict[str, Any], folder: Path | None = None) -> Pa
     return other
 
 
+def borrowed_prefixes(meta: dict[str, Any]) -> tuple[str, ...]:
+    """The array names a file that borrows transforms takes from its lender: those of the ``parts`` its meta lists
+    (``g_a``, ``g_s``), or both."""
+    parts = meta["transforms"].get("parts")
+    if parts is None:
+        return TRANSFORMS
+    prefixes = tuple(f"param/{p}." for p in parts)
+    if not parts or not set(prefixes) <= set(TRANSFORMS):
+        raise ModelMismatchError(f"base model {meta['name']!r} borrows {parts!r} from {meta['transforms']['model']!r}: "
+                                 "only g_a and g_s can be borrowed; install the roicodec that shipped both")
+    return prefixes
+
+
 def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], Mapping[str, np.ndarray]]:
     """A base weight file's ``(meta, arrays)``, with any borrowed transforms filled in (see :func:`borrowed`). Each
     array is read when first used (:class:`roicodec.weights.Arrays`), so that a reader decompresses the decoder's
@@ -81,7 +96,7 @@ def read(path: Path, folder: Path | None = None) -> tuple[dict[str, Any], Mappin
     meta, arrays = weights.open_arrays(path)
     other = borrowed(path, meta, folder)
     if other is not None:
-        arrays = ChainMap(arrays, _Only(weights.open_arrays(other)[1], TRANSFORMS))
+        arrays = ChainMap(arrays, _Only(weights.open_arrays(other)[1], borrowed_prefixes(meta)))
     if "gains" in meta:
         arrays = _Folded(arrays, meta["gains"])
     return meta, arrays
