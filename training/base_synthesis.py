@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from roicodec import weights
-from roicodec.models import nets, registry, store
+from roicodec.models import nets, registry
 from training.base_rd import lr_at
 from training.checkpoint import Checkpoint
 from training.loop import add_run_options, begin_run, run_log, step
@@ -95,7 +95,7 @@ def export(model: Synthesis, name: str, work: Path, recipe: dict[str, Any]) -> l
         new_meta = dict(meta, name=f"{name}-q{r + 1}",
                         transforms={"model": lender["model"], "hash": lender["hash"], "parts": ["g_a"]},
                         recipe=dict(recipe, source=source, source_hash=info.hash.hex(), rate=r))
-        out.append(weights.write(work / f"{name}-q{r + 1}.npz", own, new_meta))
+        out.append(weights.write(work / f"{name}-q{r + 1}.npz", own, new_meta, compressed=True))
     return out
 
 

@@ -60,7 +60,7 @@ better picture.
 
 | | |
 |---|---|
-| file | `{name}.npz` (no pickle), {size / 1e6:.2f} MB: `{r['source']}`'s hyperprior and tables, and `g_s` as float16 |
+| file | `{name}.npz` (compressed; no pickle), {size / 1e6:.2f} MB: `{r['source']}`'s hyperprior and tables, and `g_s` as float16 |
 | identity | name `{name}`, hash `{digest}` (first 8 bytes of the file's SHA-256), as `.roi` headers record it |
 | analysis `g_a` | borrowed from `{lender['model']}` (hash `{lender['hash']}`, checked on loading; `"parts": ["g_a"]`), as `{r['source']}` borrows it |
 | synthesis `g_s` | `{lender['model']}`'s, tuned for {r['iters'] // 5:,} batches (every fifth of the run's {r['iters']:,}) on `round(g_a(x))`, the latent the decoder really gets, with `g_a` and the entropy models frozen; loss: {r['loss']} |
