@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     model = Synthesis(sources)
     params = list(model.g_s.parameters())
     optimizer = torch.optim.Adam(params, lr=args.lr)
-    ckpt = Checkpoint(args.work, args.iters)
+    # The step size depends on --iters only from 85 % of it on (base_rd.lr_at): a run may be shortened or lengthened
+    # before that point.
+    ckpt = Checkpoint(args.work, args.iters, lambda old, new: int(0.85 * min(old, new)))
     state = ckpt.resume(model, optimizer, rng)
     start, elapsed = (state["iter"], state["elapsed"]) if state else (0, 0.0)
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--export-only"]
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
               "lr": args.lr, "warmup": args.warmup, "loss": "MSE of g_s(round(g_a(x))), g_a and the entropy models frozen",
               "eval_images": args.eval_images, "seed": args.seed, "threads": args.threads,
               "torch": torch.__version__}
+    if ckpt.retargeted:
+        recipe["retargeted"] = ckpt.retargeted
     if args.export_only:
         for path in export(model, args.name, args.work, dict(recipe, done=start)):
             print(path)

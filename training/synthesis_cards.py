@@ -37,7 +37,7 @@ def _refined(refine: dict[str, Any] | None, family: str) -> str:
 
 
 def card(name: str, meta: dict[str, Any], size: int, digest: str, curve: list[tuple[int, float, float]],
-         kodak: dict[str, Any] | None, source: dict[str, Any] | None, families: dict[str, Any],
+         minutes: float, kodak: dict[str, Any] | None, source: dict[str, Any] | None, families: dict[str, Any],
          decode: dict[str, float], refine: dict[str, Any] | None) -> str:
     r = meta["recipe"]
     family = name.split("-q")[0]
@@ -50,6 +50,8 @@ def card(name: str, meta: dict[str, Any], size: int, digest: str, curve: list[tu
                       f"(mean of {kodak['images']} images, every byte of a base-only `.roi` file)"
                       + (f"; `{r['source']}`, the same bytes decoded by its own synthesis: {source['bpp']:.4f} bpp at "
                          f"{source['psnr']:.2f} dB" if source else ""))
+    retargeted = "".join(f"; started as `--iters {t['from']:,}` and set to {t['to']:,} at iteration {t['at']:,} "
+                         "(`training.checkpoint`: no step size had differed yet)" for t in r.get("retargeted", []))
     speed = "not measured yet" if not decode else ", ".join(f"`{n}` {s:.3f} s" for n, s in decode.items())
     return f"""# Model card: `{name}`
 
@@ -66,7 +68,7 @@ better picture.
 | synthesis `g_s` | `{lender['model']}`'s, tuned for {r['iters'] // 5:,} batches (every fifth of the run's {r['iters']:,}) on `round(g_a(x))`, the latent the decoder really gets, with `g_a` and the entropy models frozen; loss: {r['loss']} |
 | data | BSDS500 (Arbelaez et al. 2011) train + val; research use. Not trained on Kodak |
 | licence | derived from BSDS500, distributed for research use: use the weights for research. The project's BSD-3-Clause licence covers the code |
-| recipe | `{r['command']}`: batch {r['batch']} of {r['crop']}x{r['crop']} crops, the five rates in turn, Adam at {r['lr']} (warm-up {r['warmup']} batches, a tenth after 85 %), seed {r['seed']}, {r['threads']} threads, torch {r['torch']} |
+| recipe | `{r['command']}`: batch {r['batch']} of {r['crop']}x{r['crop']} crops, the five rates in turn, Adam at {r['lr']} (warm-up {r['warmup']} batches, a tenth after 85 %), seed {r['seed']}{retargeted}; {minutes:.0f} minutes on the project's 2-core CPU ({r['threads']} threads), torch {r['torch']} |
 | export | the same command with `--export-only`, then `python -m training.export` on the `{family}-q*.npz` files |
 
 ## PSNR on BSDS500 test
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
                   if e["codec"] == "base" and e["setting"] in (name, source) and e["setting"] in measured}
         store.borrowed(info.path, meta)  # the lender is installed with the hash the card will name
-        text = card(name, meta, info.path.stat().st_size, info.hash.hex(), curve, kodak,
+        text = card(name, meta, info.path.stat().st_size, info.hash.hex(), curve, log[-1]["minutes"], kodak,
                     models.get(source) if source in measured else None, families, decode, refine)
         info.path.with_suffix(".md").write_text(text)
         print(f"wrote {info.path.with_suffix('.md')}")
