@@ -36,14 +36,14 @@ def _refined(refine: dict[str, Any] | None, family: str) -> str:
             f"PSNR BD-rate against JPEG in that run: {cells}.")
 
 
-def card(name: str, meta: dict[str, Any], size: int, digest: str, curve: list[tuple[int, float, float]],
+def card(name: str, meta: dict[str, Any], size: int, digest: str, curve: list[tuple[int, float]],
          minutes: float, kodak: dict[str, Any] | None, source: dict[str, Any] | None, families: dict[str, Any],
          decode: dict[str, float], refine: dict[str, Any] | None) -> str:
     r = meta["recipe"]
     family = name.split("-q")[0]
     lender = meta["transforms"]
     k = r["rate"] + 1
-    rows = "\n".join(f"| {it:,} | {before:.2f} | {after:.2f} |" for it, before, after in curve)
+    rows = "\n".join(f"| {it:,} | {psnr:.2f} |" for it, psnr in curve)
     kodak_text = "not measured yet: run `roicodec bench --data ../shared/data/kodak --out docs/results`"
     if kodak is not None:
         kodak_text = (f"{kodak['bpp']:.4f} bpp at {kodak['psnr']:.2f} dB PSNR, MS-SSIM {kodak['ms_ssim']:.4f} "
@@ -65,7 +65,7 @@ better picture.
 | file | `{name}.npz` (compressed; no pickle), {size / 1e6:.2f} MB: `{r['source']}`'s hyperprior and tables, and `g_s` as float16 |
 | identity | name `{name}`, hash `{digest}` (first 8 bytes of the file's SHA-256), as `.roi` headers record it |
 | analysis `g_a` | borrowed from `{lender['model']}` (hash `{lender['hash']}`, checked on loading; `"parts": ["g_a"]`), as `{r['source']}` borrows it |
-| synthesis `g_s` | `{lender['model']}`'s, tuned for {r['iters'] // 5:,} batches (every fifth of the run's {r['iters']:,}) on `round(g_a(x))`, the latent the decoder really gets, with `g_a` and the entropy models frozen; loss: {r['loss']} |
+| synthesis `g_s` | `{lender['model']}`'s, tuned for {r['iters'] // 5:,} batches (every fifth of the run's {r['iters']:,}) on `round(g_a(x))`, the latent the decoder really gets; loss: {r['loss']} |
 | data | BSDS500 (Arbelaez et al. 2011) train + val; research use. Not trained on Kodak |
 | licence | derived from BSDS500, distributed for research use: use the weights for research. The project's BSD-3-Clause licence covers the code |
 | recipe | `{r['command']}`: batch {r['batch']} of {r['crop']}x{r['crop']} crops, the five rates in turn, Adam at {r['lr']} (warm-up {r['warmup']} batches, a tenth after 85 %), seed {r['seed']}{retargeted}; {minutes:.0f} minutes on the project's 2-core CPU ({r['threads']} threads), torch {r['torch']} |
@@ -74,10 +74,10 @@ better picture.
 ## PSNR on BSDS500 test
 
 The first {r['eval_images']} test images through `g_s(round(g_a(x)))`, 8-bit (`docs/results/{family}_train/log.jsonl`);
-the source's synthesis is iteration 0.
+iteration 0 is `{r['source']}`'s synthesis.
 
-| iteration | `{r['source']}`'s synthesis (dB) | this synthesis (dB) |
-|---:|---:|---:|
+| iteration | PSNR (dB) |
+|---:|---:|
 {rows}
 
 ## Kodak
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         info = registry.info(name)
         meta, _ = weights.read(info.path)
         rate, source = meta["recipe"]["rate"], meta["recipe"]["source"]
-        curve = [(e["iter"], log[0]["eval"][rate]["psnr"], e["eval"][rate]["psnr"]) for e in log]
+        curve = [(e["iter"], e["eval"][rate]["psnr"]) for e in log]
         kodak = None
         if name in measured:
             if measured[name] != info.hash.hex():
