@@ -19,20 +19,26 @@ def photo() -> np.ndarray:
     return np.asarray(Image.open(DATA / "kodak" / "kodim05.png").convert("RGB"))[100:196, 200:330]
 
 
+def test_a_tuned_synthesis_refines_for_its_sources_trade_off() -> None:
+    # hps-q3 codes hp-q3's latents with hp-q3's tables: the objective those were trained for is hp-q3's.
+    assert refine.trade_off(registry.load("hps-q3").meta) == registry.load("hp-q3").meta["recipe"]["lambda"]
+
+
 def cost(data: bytes, image: np.ndarray, lam: float) -> float:
     """The models' own objective: bits per pixel + lambda x MSE (in 8-bit units squared)."""
     decoded = roicodec.decode(data, 0).astype(np.float64)
     return len(data) * 8 / (image.shape[0] * image.shape[1]) + lam * float(((decoded - image) ** 2).mean())
 
 
-def test_a_refined_base_costs_less_and_is_an_ordinary_file_of_the_model(photo) -> None:
-    lam = registry.load("hp-q3").meta["recipe"]["lambda"]
-    plain = roicodec.encode(photo, qualities=(), model="hp-q3")
-    refined = roicodec.encode(photo, qualities=(), model="hp-q3", refine=15)
+@pytest.mark.parametrize("model", ["hp-q3", "hps-q3"])
+def test_a_refined_base_costs_less_and_is_an_ordinary_file_of_the_model(photo, model) -> None:
+    lam = refine.trade_off(registry.load(model).meta)
+    plain = roicodec.encode(photo, qualities=(), model=model)
+    refined = roicodec.encode(photo, qualities=(), model=model, refine=15)
     assert refined != plain
     assert cost(refined, photo, lam) < cost(plain, photo, lam) - 0.005
     f = roicodec.open(refined)
-    assert f.header.model_name == "hp-q3" and f.header.model_hash == roicodec.open(plain).header.model_hash
+    assert f.header.model_name == model and f.header.model_hash == roicodec.open(plain).header.model_hash
     # The enhancement layers are measured against the base the decoder makes from the refined latent.
     exact = roicodec.encode(photo, model="hp-q3", ladder=["exact"], refine=3)
     assert np.array_equal(roicodec.decode(exact), photo)

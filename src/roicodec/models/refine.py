@@ -61,9 +61,20 @@ def check(model_name: str, steps: Any) -> None:
     from roicodec.models import registry
 
     if registry.load(model_name).architecture != "HyperpriorAutoencoder":
-        raise RoiError(f"base model {model_name!r} has no hyperprior to refine against: choose an hp model "
-                       "(hp-q1 to hp-q5), or encode with refine=0")
+        raise RoiError(f"base model {model_name!r} has no hyperprior to refine against: choose a hyperprior "
+                       "model (hps-q1 to hps-q5, hp-q1 to hp-q5), or encode with refine=0")
     _torch()
+
+
+def trade_off(meta: dict[str, Any]) -> float:
+    """The lambda that a model's encoder and entropy models were trained for: its own, or for a model whose synthesis
+    alone was tuned afterwards (``training.base_synthesis``: the ``hps`` family), its source's, pinned by hash."""
+    recipe = meta["recipe"]
+    if "lambda" in recipe:
+        return float(recipe["lambda"])
+    from roicodec.models import registry
+
+    return trade_off(registry.load(recipe["source"], bytes.fromhex(recipe["source_hash"])).meta)
 
 
 def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: int, seed: int = 0, *,
@@ -83,7 +94,7 @@ def refine(model: Any, image: np.ndarray, latent: np.ndarray, steps: int, tile: 
     from roicodec.models import nets
 
     g_s = nets.part(model.meta, model.arrays, "g_s")
-    lam = float(model.meta["recipe"]["lambda"])
+    lam = trade_off(model.meta)
     m, (lh, lw) = coder.latent_channels, latent.shape[1:]
     z = coder.hyper_latent(latent)
     raw = coder.index(z, (lh, lw))
