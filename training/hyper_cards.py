@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,56 @@ from roicodec.models import registry, store
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
 RD_LOG = RESULTS / "rd_train" / "run2.jsonl"
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What ``roicodec bench`` committed in docs/results: the summary, the speed rows, the hashes it measured and
+    each base model's Kodak means."""
+
+    summary: dict[str, Any]
+    speed: list[dict[str, Any]]
+    measured: dict[str, str]
+    models: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(cls) -> Bench:
+        summary = json.loads((RESULTS / "summary.json").read_text())
+        return cls(summary, json.loads((RESULTS / "speed.json").read_text()),
+                   json.loads((RESULTS / "meta.json").read_text()).get("base_models", {}),
+                   {e["model"]: e for e in summary["full"]["base_layer"]["models"]})
+
+    def kodak(self, name: str, digest: str) -> dict[str, Any] | None:
+        """Model ``name``'s Kodak means, ``None`` if the bench did not measure it; refused if it measured other
+        weights under that name."""
+        if name not in self.measured:
+            return None
+        if self.measured[name] != digest:
+            raise SystemExit(f"docs/results measured other {name} weights: run roicodec bench again")
+        return self.models.get(name)
+
+    def decode(self, names: tuple[str, ...]) -> dict[str, float]:
+        """Median decode seconds per image of the base-only files of ``names`` that the bench measured."""
+        return {e["setting"]: e["decode_s"] / e["images"] for e in self.speed
+                if e["codec"] == "base" and e["setting"] in names and e["setting"] in self.measured}
+
+
+def training_log(family: str, work: Path | None) -> list[dict[str, Any]]:
+    """The family's committed training log (``docs/results/FAMILY_train/log.jsonl``), copied from ``work`` first."""
+    path = RESULTS / f"{family}_train" / "log.jsonl"
+    if work is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(work / "log.jsonl", path)
+    return _log(path)
+
+
+def installed(family: str) -> list[str]:
+    """The installed models ``FAMILY-q1`` ... in rate order; refused when there are none."""
+    prefix = f"{family}-q"
+    names = sorted((n for n in registry.available() if n.startswith(prefix)), key=lambda n: int(n[len(prefix):]))
+    if not names:
+        raise SystemExit(f"no {prefix} model is installed: export them first (python -m training.export ...)")
+    return names
 
 
 def _log(path: Path) -> list[dict[str, Any]]:
@@ -145,38 +196,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="the run's folder: its log.jsonl is copied in first")
     parser.add_argument("--family", default="hp", help="hp (transforms borrowed from rd) or hp2 (trained jointly)")
     args = parser.parse_args(argv)
-    log_path = RESULTS / f"{args.family}_train" / "log.jsonl"
-    if args.work is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.work / "log.jsonl", log_path)
-    log = _log(log_path)
+    log = training_log(args.family, args.work)
     rd_last = _log(RD_LOG)[-1]["bsds_test"]
-    summary = json.loads((RESULTS / "summary.json").read_text())
-    speed = json.loads((RESULTS / "speed.json").read_text())
-    measured = json.loads((RESULTS / "meta.json").read_text()).get("base_models", {})
-    models = {e["model"]: e for e in summary["full"]["base_layer"]["models"]}
-    families = {n: _family(summary, n) for n in (args.family, "rd", "avif", "jpeg2000")}
-    prefix = f"{args.family}-q"
-    names = sorted((n for n in registry.available() if n.startswith(prefix)), key=lambda n: int(n[len(prefix):]))
-    if not names:
-        parser.error(f"no {prefix} model is installed: export them first (python -m training.export ...)")
-    for name in names:
+    bench = Bench.read()
+    families = {n: _family(bench.summary, n) for n in (args.family, "rd", "avif", "jpeg2000")}
+    for name in installed(args.family):
         info = registry.info(name)
         meta, arrays = weights.read(info.path)
         rate = meta["recipe"]["rate_index"]
         curve = [(e["iter"], e["bsds_test"][rate]["bpp"], e["bsds_test"][rate]["psnr"]) for e in log]
-        kodak = None
-        if name in measured:
-            if measured[name] != info.hash.hex():
-                parser.error(f"docs/results measured other {name} weights: run roicodec bench again")
-            kodak = models.get(name)
+        kodak = bench.kodak(name, info.hash.hex())
         twin = f"rd-q{rate + 1}"  # the rd model of the same rate: the lender of hp's transforms, hp2's start
-        decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
-                  if e["codec"] == "base" and e["setting"] in (name, twin) and e["setting"] in measured}
+        decode = bench.decode((name, twin))
         own = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
         store.borrowed(info.path, meta)  # the lender is installed with the hash the card will name
         text = card(name, meta, info.path.stat().st_size, own, info.hash.hex(), curve, rd_last[rate], kodak,
-                    {**families, "twin": models.get(twin)}, decode)
+                    {**families, "twin": bench.models.get(twin)}, decode)
         info.path.with_suffix(".md").write_text(text)
         print(f"wrote {info.path.with_suffix('.md')}")
     return 0

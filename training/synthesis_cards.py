@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from roicodec import weights
 from roicodec.models import registry, store
-from training.hyper_cards import RESULTS, _bd, _family, _head_to_head, _log
+from training.hyper_cards import RESULTS, Bench, _bd, _family, _head_to_head, installed, training_log
 
 
 def _refined(refine: dict[str, Any] | None, family: str) -> str:
@@ -99,44 +98,36 @@ Decode of a base-only file, median per image on the bench's speed images: {speed
 """
 
 
+def cards(family: str, work: Path | None = None) -> dict[Path, str]:
+    """Each installed ``FAMILY-qN``'s card text by the path it goes to, from the committed files (the run's log
+    copied from ``work`` first)."""
+    log = training_log(family, work)
+    bench = Bench.read()
+    refine_path = RESULTS / f"refine_{family}.json"
+    refine = json.loads(refine_path.read_text()) if refine_path.exists() else None
+    families = {n: _family(bench.summary, n) for n in (family, "hp", "avif", "jpeg2000")}
+    out = {}
+    for name in installed(family):
+        info = registry.info(name)
+        meta = weights.read_meta(info.path)
+        rate, source = meta["recipe"]["rate"], meta["recipe"]["source"]
+        curve = [(e["iter"], e["eval"][rate]["psnr"]) for e in log]
+        store.borrowed(info.path, meta)  # the lender is installed with the hash the card will name
+        source_kodak = bench.models.get(source) if source in bench.measured else None
+        out[info.path.with_suffix(".md")] = card(
+            name, meta, info.path.stat().st_size, info.hash.hex(), curve, log[-1]["minutes"],
+            bench.kodak(name, info.hash.hex()), source_kodak, families, bench.decode((name, source)), refine)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.synthesis_cards", description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, help="the run's folder: its log.jsonl is copied in first")
     parser.add_argument("--family", default="hps")
     args = parser.parse_args(argv)
-    log_path = RESULTS / f"{args.family}_train" / "log.jsonl"
-    if args.work is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.work / "log.jsonl", log_path)
-    log = _log(log_path)
-    summary = json.loads((RESULTS / "summary.json").read_text())
-    speed = json.loads((RESULTS / "speed.json").read_text())
-    measured = json.loads((RESULTS / "meta.json").read_text()).get("base_models", {})
-    refine_path = RESULTS / f"refine_{args.family}.json"
-    refine = json.loads(refine_path.read_text()) if refine_path.exists() else None
-    models = {e["model"]: e for e in summary["full"]["base_layer"]["models"]}
-    families = {n: _family(summary, n) for n in (args.family, "hp", "avif", "jpeg2000")}
-    prefix = f"{args.family}-q"
-    names = sorted((n for n in registry.available() if n.startswith(prefix)), key=lambda n: int(n[len(prefix):]))
-    if not names:
-        parser.error(f"no {prefix} model is installed: export them first (python -m training.export ...)")
-    for name in names:
-        info = registry.info(name)
-        meta, _ = weights.read(info.path)
-        rate, source = meta["recipe"]["rate"], meta["recipe"]["source"]
-        curve = [(e["iter"], e["eval"][rate]["psnr"]) for e in log]
-        kodak = None
-        if name in measured:
-            if measured[name] != info.hash.hex():
-                parser.error(f"docs/results measured other {name} weights: run roicodec bench again")
-            kodak = models.get(name)
-        decode = {e["setting"]: e["decode_s"] / e["images"] for e in speed
-                  if e["codec"] == "base" and e["setting"] in (name, source) and e["setting"] in measured}
-        store.borrowed(info.path, meta)  # the lender is installed with the hash the card will name
-        text = card(name, meta, info.path.stat().st_size, info.hash.hex(), curve, log[-1]["minutes"], kodak,
-                    models.get(source) if source in measured else None, families, decode, refine)
-        info.path.with_suffix(".md").write_text(text)
-        print(f"wrote {info.path.with_suffix('.md')}")
+    for path, text in cards(args.family, args.work).items():
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
 
 

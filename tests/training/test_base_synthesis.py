@@ -68,3 +68,13 @@ def test_a_file_may_borrow_g_a_alone_and_nothing_but_the_transforms(tmp_path) ->
                                                                                "parts": ["h_a"]}))
     with pytest.raises(ModelMismatchError, match="only g_a and g_s can be borrowed"):
         store.read(bad, registry.WEIGHTS)
+
+
+def test_the_hps_cards_are_what_the_committed_files_say() -> None:
+    from training import synthesis_cards
+
+    made = synthesis_cards.cards("hps")
+    assert [p.name for p in made] == [f"hps-q{q}.md" for q in range(1, 6)]
+    for path, text in made.items():
+        assert path.read_text() == text, f"{path.name} is stale: python -m training.synthesis_cards"
+        assert "not measured yet" not in text and "-49.7 %" in text  # the bench and the refine run are in it
