@@ -258,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--paste", type=float, default=0.0,
+                        help="ecssd: the share of training samples whose subject is laid over another photograph "
+                             "(training.ecssd.Pasting)")
     parser.add_argument("--dice", type=float, help="weight of the soft Dice term (default: 1 for binary models)")
     parser.add_argument("--average-from", type=int, help="from this iteration on, hold the step size and score "
                         "(and keep) the running mean of the weights, snapshot every --average-every iterations "
@@ -282,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path("out") / f"seg-{args.dataset}"
 
     rng = begin_run(args)
-    dataset = dataset_module(args.dataset).load(args.data)
+    if args.paste and args.dataset != "ecssd":
+        parser.error("--paste lays salient subjects over other photographs: it is for --dataset ecssd")
+    module = dataset_module(args.dataset)
+    dataset = module.load(args.data, paste=args.paste) if args.paste else module.load(args.data)
     if args.fold_selection:
         # The selection pairs are already squared to the working scale: a whole view of one is enlarged by at most
         # 1/0.8, where a training photograph's is reduced; the few pixels it lacks cost less than 60 photographs.
@@ -320,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = {"command": " ".join(["python -m training.segmenter", *argv]), "dataset": args.dataset,
               "config": config.name, "data": str(args.data), "seed": args.seed, "iters": args.iters,
               "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
-              "warmup": args.warmup, "eval_every": args.eval_every, "dice": args.dice, "threads": args.threads,
+              "warmup": args.warmup, "eval_every": args.eval_every, "dice": args.dice, "paste": args.paste, "threads": args.threads,
               "average_from": args.average_from, "average_every": args.average_every,
               "norm_batches": args.norm_batches,
               "init": started_from, "split_file": f"training/splits/{file_for(args.dataset).name}",
