@@ -115,7 +115,7 @@ class HyperpriorCoder:
             yield rows, out[:, first:first + rows.stop - rows.start, :shape[1]]
 
     def hyper_latent(self, latent: np.ndarray) -> np.ndarray:
-        """``round(h_a(|y|))`` in bands of rows (bounded memory), clamped to the hyper-latent's tables."""
+        """``round(h_a(y))`` in bands of rows (bounded memory), clamped to the hyper-latent's tables."""
         h_a = self._h_a()
         lh, lw = latent.shape[1:]
         zh, zw = -(-lh // HYPER_STRIDE), -(-lw // HYPER_STRIDE)
