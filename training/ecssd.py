@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from PIL import Image
 
@@ -102,7 +103,8 @@ class Pasting:
         self.scenes = scenes
         self.share = share
 
-    def __call__(self, image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator):
+    def __call__(self, image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
         if rng.random() >= self.share or not label.any():
             return sample(image, label, crop, rng)
         img, lab = whole_view(image, label, crop, rng, (0.8, 1.0))
