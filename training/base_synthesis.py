@@ -31,6 +31,7 @@ from torch import nn
 
 from roicodec import weights
 from roicodec.models import nets, registry
+from training.base_hyper import augment
 from training.base_rd import lr_at
 from training.checkpoint import Checkpoint
 from training.loop import add_run_options, begin_run, run_log, step
@@ -114,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
                         "Adam's first steps move every parameter by about --lr, which a trained decoder feels")
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--eval-images", type=int, default=12, help="BSDS500 test photos scored at each evaluation")
+    parser.add_argument("--dark", type=float, default=0.0,
+                        help="share of crops darkened (training.base_hyper.augment; the shipped hps: none)")
+    parser.add_argument("--permute", type=float, default=0.0,
+                        help="share of crops with their channels permuted (same; the shipped hps: none)")
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint and stop")
     add_run_options(parser)
     args = parser.parse_args(argv)
@@ -132,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
               "trainer": "training.base_synthesis", "family": args.family, "data": str(args.data),
               "splits": ["train", "val"], "iters": args.iters, "batch": args.batch, "crop": args.crop,
               "lr": args.lr, "warmup": args.warmup, "loss": "MSE of g_s(round(g_a(x))), g_a and the entropy models frozen",
-              "eval_images": args.eval_images, "seed": args.seed, "threads": args.threads,
+              "eval_images": args.eval_images, "dark": args.dark, "permute": args.permute, "seed": args.seed,
+              "threads": args.threads,
               "torch": torch.__version__}
     if ckpt.retargeted:
         recipe["retargeted"] = ckpt.retargeted
@@ -151,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(it, args.iters, args.lr, args.warmup)
             x = random_crops(photos, args.crop, args.crop, rng, args.batch)
+            if args.dark or args.permute:  # not drawn otherwise: a run without them keeps the shipped run's crops
+                x = augment(x, rng, args.dark, args.permute)
             loss = torch.mean((model(rate, x) - x) ** 2)
             step(optimizer, loss, params)
             done = it + 1

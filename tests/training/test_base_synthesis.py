@@ -78,3 +78,25 @@ def test_the_hps_cards_are_what_the_committed_files_say() -> None:
     for path, text in made.items():
         assert path.read_text() == text, f"{path.name} is stale: python -m training.synthesis_cards"
         assert "not measured yet" not in text and "-49.7 %" in text  # the bench and the refine run are in it
+
+
+def test_dark_and_permuted_crops_are_drawn_only_when_asked(tiny_bsds, tmp_path, keep_torch_threads,
+                                                            monkeypatch) -> None:
+    """--dark and --permute go through base_hyper's augmentation and into the recipe; without them no draw is spent
+    on it, so the shipped run's crops stay what they were."""
+    calls = []
+    real = base_synthesis.augment
+
+    def spy(x, rng, dark, permute):
+        calls.append((dark, permute))
+        return real(x, rng, dark, permute)
+
+    monkeypatch.setattr(base_synthesis, "augment", spy)
+    argv = ["--data", str(tiny_bsds), "--iters", "2", "--batch", "2", "--crop", "64", "--eval-every", "2",
+            "--eval-images", "1", "--warmup", "0", "--threads", "1", "--rates", "1"]
+    assert base_synthesis.main([*argv, "--work", str(tmp_path / "plain")]) == 0
+    assert calls == []
+    assert base_synthesis.main([*argv, "--work", str(tmp_path / "aug"), "--dark", "0.5", "--permute", "1"]) == 0
+    assert calls == [(0.5, 1.0), (0.5, 1.0)]
+    recipe = weights.read_meta(tmp_path / "aug" / "hps-q1.npz")["recipe"]
+    assert (recipe["dark"], recipe["permute"]) == (0.5, 1.0)
