@@ -40,8 +40,10 @@ def splits(root: Path) -> dict[str, list[str]]:
 
 def read(root: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     """8-bit RGB (the one gray photograph repeated) and the mask as 0/1."""
-    image = np.asarray(Image.open(root / "ecssd" / "images" / f"{name}.jpg").convert("RGB"))
-    mask = (np.asarray(Image.open(root / "ecssd" / "masks" / f"{name}.png").convert("L")) > 127).astype(np.uint8)
+    with Image.open(root / "ecssd" / "images" / f"{name}.jpg") as im:
+        image = np.asarray(im.convert("RGB"))
+    with Image.open(root / "ecssd" / "masks" / f"{name}.png") as im:
+        mask = (np.asarray(im.convert("L")) > 127).astype(np.uint8)
     return image, mask
 
 
@@ -131,4 +133,4 @@ def load(root: Path, paste: float = 0.0) -> Dataset:
                           f"{', '.join(BACKGROUNDS)} (CamVid: CC BY-NC 4.0)")
     return Dataset(SALIENT, DATASET, CONFIG, CLASSES, train, selection, draw,
                    init=EMBEDDED,
-                   notes=notes)
+                   notes=notes, selection_originals=[read(root, n) for n in split["selection"]])

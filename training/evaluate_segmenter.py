@@ -128,7 +128,8 @@ def report(dataset: str, sets: dict[str, list[Item]], model: str, checkpoint: st
                                      items)
     weights = Path(resolve(model, checkpoint).checkpoint)
     return {"model": segmenter.name, "checkpoint": checkpoint, "weights_sha256": digest.sha256(weights).hex()[:16],
-            "dataset": dataset, "threshold": segmenter.threshold, "mirror": segmenter.mirror, "sets": out,
+            "dataset": dataset, "threshold": segmenter.threshold, "mirror": segmenter.mirror,
+            **({} if segmenter.refine is None else {"refine": segmenter.refine}), "sets": out,
             "seconds": round(time.perf_counter() - tic, 1)}
 
 

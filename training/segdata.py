@@ -49,6 +49,9 @@ class Dataset:
     """Weights the run starts from by default (a model name or .npz), matched by name and shape."""
     notes: dict[str, str] = field(default_factory=dict)
     """Text for the card: where the data came from, how it was split."""
+    selection_originals: list[tuple[np.ndarray, np.ndarray]] | None = None
+    """The selection split as stored, where ``selection`` is bent to a square model's input: a refinement that works
+    on the image's own pixels (``training.segmenter.choose_refinement``) is chosen on these."""
 
 
 def scaled_crop(image: np.ndarray, label: np.ndarray, crop: int, rng: np.random.Generator,

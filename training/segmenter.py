@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from roicodec import atomic, digest, weights
 from roicodec.segment.build import build_model, load_config
 from roicodec.segment.checkpoints import read_checkpoint
+from roicodec.segment.grabcut import REFINEMENT, describe, follow_edges
 from roicodec.segment.metrics import class_iou, confusion
 from roicodec.segment.segmenter import load_segmenter
 from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
@@ -217,16 +218,65 @@ def choose_decision(dataset: Dataset, out: Path) -> dict[str, Any] | None:
     return {"threshold": best, "mirror": mirror}
 
 
+REFINEMENTS = tuple({"method": REFINEMENT, "side": 320, "iterations": it, "sure": sure}
+                    for it in (1, 2, 3) for sure in (0.05, 0.1, 0.2))
+"""The GrabCut settings :func:`choose_refinement` tries. The side is fixed, not chosen: 320 px keeps the cut near
+0.1 s whatever the photograph (docs/segment.md gives the speed)."""
+
+
+def choose_refinement(dataset: Dataset, out: Path) -> dict[str, Any] | None:
+    """For a binary model whose decision is made, whether its foreground follows the image's edges
+    (:func:`roicodec.segment.grabcut.follow_edges`) and with which of :data:`REFINEMENTS`: the one with the best mean
+    IoU on the selection split, through the ``--roi auto`` path, or none where none beats the decision as it is (ties
+    go to none, then to fewer iterations). Stored in the weights' meta once, with every score tried
+    (``refine_selection``); ``refine`` is ``None`` where none was chosen."""
+    if len(dataset.classes) != 2:
+        return None
+    meta, arrays = weights.read(out)
+    if "refine" in meta:
+        return meta["refine"]
+    if "threshold" not in meta:
+        raise ValueError(f"{out} has no decision threshold yet: choose_decision first")
+    load_segmenter.cache_clear()
+    segmenter = load_segmenter(dataset.name, str(out))
+    found = []
+    for image, label in dataset.selection_originals or dataset.selection:
+        result = segmenter(image)
+        found.append((image, np.where(result.labels == 1, result.confidence, 1 - result.confidence), label))
+    threshold = float(meta["threshold"])
+
+    def score(settings: dict[str, Any] | None) -> float:
+        per_image = []
+        for image, p, label in found:
+            keep = label != IGNORE
+            mask = p >= threshold if settings is None else follow_edges(
+                image, p, threshold, **{k: v for k, v in settings.items() if k != "method"})
+            inter, union = overlap(mask & keep, (label == 1) & keep)
+            per_image.append(inter / union if union else 1.0)
+        return round(float(np.mean(per_image)), 4)
+
+    scores = [(None, score(None))] + [(s, score(s)) for s in REFINEMENTS]
+    chosen, best = max(scores, key=lambda sv: (sv[1], sv[0] is None, -(sv[0] or {}).get("iterations", 0)))
+    meta = dict(meta, refine=chosen, refine_selection=[{"refine": s, "score": v} for s, v in scores])
+    weights.write(out, arrays, meta, compressed=True)
+    load_segmenter.cache_clear()
+    print(f"refinement: {'none' if chosen is None else describe(chosen)} (selection mean IoU {best:.4f}; "
+          f"{scores[0][1]:.4f} without)", flush=True)
+    return chosen
+
+
 def fix_decision(out: Path, threshold: float, mirror: bool) -> None:
     """Store a decision given beforehand (``--fold-selection`` trained on the split that would have chosen it)."""
     meta, arrays = weights.read(out)
     if "threshold" not in meta:
-        weights.write(out, arrays, dict(meta, threshold=threshold, mirror=mirror, decision="fixed beforehand"),
-                      compressed=True)
+        # No refinement either: the split that would choose one was trained on.
+        weights.write(out, arrays, dict(meta, threshold=threshold, mirror=mirror, refine=None,
+                                        decision="fixed beforehand"), compressed=True)
         load_segmenter.cache_clear()
 
 
-def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str]) -> Path:
+def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str],
+           program: str = "python -m training.segmenter") -> Path:
     """Score the chosen weights on the report sets, once: ``report.json`` (kept when it is of these weights)."""
     path = work / "report.json"
     sha = digest.sha256(out).hex()[:16]
@@ -234,7 +284,7 @@ def finish(dataset: Dataset, data: Path, out: Path, work: Path, argv: list[str])
         return path
     result = report(dataset.dataset, report_sets(dataset.dataset, data), dataset.name, str(out))
     result["split"] = "report"
-    result["command"] = " ".join(["python -m training.segmenter", *argv]) + " (at its end)"
+    result["command"] = " ".join([program, *argv]) + " (at its end)"
     atomic.write_bytes(path, (json.dumps(result, indent=1) + "\n").encode())
     print(json.dumps(result), flush=True)
     return path
@@ -380,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fold_selection and len(dataset.classes) == 2:
         fix_decision(out, args.threshold, args.mirror == "on")
     choose_decision(dataset, out)
+    choose_refinement(dataset, out)
     path = finish(dataset, args.data, out, work, argv)
     print(f"report: {path}; into the package: python -m training.export {out}, then python -m "
           f"training.segmenter_cards --work {work}", flush=True)

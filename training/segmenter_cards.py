@@ -23,6 +23,7 @@ from typing import Any
 
 from roicodec import digest, weights
 from roicodec.segment.build import load_config
+from roicodec.segment.grabcut import describe
 from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
 from training.evaluate_segmenter import dataset_module
 
@@ -162,6 +163,14 @@ def card(name: str, meta: dict[str, Any], size: int, sha: str, params: int, log:
         chose = meta["mirror_selection"]
         scale += (f"; {mirrored}, chosen there too (best selection IoU without mirror {chose['off']:.3f}, with "
                   f"{chose['on']:.3f})")
+    if "refine_selection" in meta:
+        tried = meta["refine_selection"]
+        without = next(t["score"] for t in tried if t["refine"] is None)
+        best = max(t["score"] for t in tried)
+        refinement = "none" if meta["refine"] is None else describe(meta["refine"])
+        scale += (f"; then the foreground follows the image's edges: {refinement} (`roicodec.segment.grabcut`), chosen on "
+                  f"the selection split from none and {len(tried) - 1} GrabCut settings "
+                  f"(`training.segmenter.choose_refinement`; selection IoU {best:.3f}, {without:.3f} without)")
     position = f", absolute position embedding of {bb.pretrain_img_size}x{bb.pretrain_img_size}" \
         if bb.get("use_abs_pos_embed") else ""
     evaluations = len(log)

@@ -136,3 +136,37 @@ def test_mirror_averages_each_window_with_its_mirror_image_mapped_back() -> None
     assert plain.labels[0, -1] == 1 and plain.confidence[0, -1] > 0.9
     # The rising ramp and the falling one cancel: even odds everywhere, so the likelier class is the background.
     assert np.allclose(mirrored.confidence, 0.5, atol=1e-6) and not mirrored.labels.any()
+
+
+def test_a_refined_binary_model_cuts_along_the_images_edge_and_keeps_its_own_probability() -> None:
+    # The ramp says "subject" from the middle column on; the image's subject (bright) starts at column 40. GrabCut
+    # leaves what the model is sure of and moves the soft middle to the image's edge.
+    image = np.full((40, 61, 3), 30, np.uint8)
+    image[:, 40:] = 220
+    image = np.clip(image + np.random.default_rng(0).normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    refine = {"method": "grabcut", "side": 320, "iterations": 3, "sure": 0.05}
+    plain = Segmenter(_ramp(), *RAMP_ARGS, threshold=0.5)(image)
+    cut = Segmenter(_ramp(), *RAMP_ARGS, threshold=0.5, refine=refine)(image)
+    assert plain.labels[:, 31:40].all()
+    assert not cut.labels[:, :40].any() and cut.labels[:, 40:].all()
+    p1 = np.broadcast_to(plain.confidence[0] * plain.labels[0] + (1 - plain.confidence[0]) * (1 - plain.labels[0]),
+                         cut.labels.shape)
+    assert np.allclose(cut.confidence, np.where(cut.labels == 1, p1, 1 - p1), atol=1e-6)
+
+
+def test_weights_asking_for_an_unknown_refinement_are_refused(tmp_path, monkeypatch) -> None:
+    from roicodec.errors import RoiError
+    from roicodec.segment import SALIENT
+    from roicodec.weights import read, write
+
+    from . import toy_weights
+
+    toy_weights.install(monkeypatch, tmp_path, {SALIENT: None})
+    meta, arrays = read(tmp_path / f"{SALIENT}.npz")
+    write(tmp_path / f"{SALIENT}.npz", arrays, dict(meta, threshold=0.5, refine={"method": "crf"}), compressed=True)
+    load_segmenter.cache_clear()
+    try:
+        with pytest.raises(RoiError, match="refinement 'crf'.*upgrade roicodec"):
+            load_segmenter(SALIENT)
+    finally:
+        load_segmenter.cache_clear()

@@ -66,8 +66,10 @@ def test_camvid_training_stops_resumes_and_reports_once(data, tmp_path, capsys, 
 @pytest.mark.parametrize("dataset, name", [("ecssd", SALIENT), ("nuclei", NUCLEI)])
 def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, name, data, tmp_path, monkeypatch,
                                                                        capsys) -> None:
+    from training import export, segmenter_cards
+    from training import segmenter as train
+
     from roicodec.segment import sources
-    from training import export, segmenter as train, segmenter_cards
 
     work = tmp_path / "work"
     # The salient model runs every image at its square: it trains there too, and another crop is refused.
@@ -88,8 +90,14 @@ def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, 
     chose = meta["mirror_selection"]
     assert meta["mirror"] == (chose["on"] > chose["off"]) and max(chose.values()) == max(
         meta["threshold_selection"].values())
+    # Then the refinement, from none and every GrabCut setting tried, on the same split: the best, ties to none.
+    tried = meta["refine_selection"]
+    assert [t["refine"] for t in tried] == [None, *train.REFINEMENTS]
+    best = max(t["score"] for t in tried)
+    assert next(t["refine"] for t in tried if t["score"] == best) == meta["refine"]
     segmenter = load_segmenter(name, str(out))
     assert segmenter.threshold == meta["threshold"] and segmenter.mirror == meta["mirror"]
+    assert segmenter.refine == meta["refine"]
     # ECSSD starts from the CamVid model's backbone; nuclei from random weights (its data are CC0, CamVid's are not).
     assert (meta["recipe"]["init"] is not None) == (dataset == "ecssd")
     report = json.loads((work / "report.json").read_text())
@@ -118,7 +126,8 @@ def test_binary_recipes_report_against_their_baselines_and_make_a_card(dataset, 
 
 
 def test_a_second_stage_card_names_the_run_it_started_from(data, tmp_path, monkeypatch) -> None:
-    from training import export, segmenter as train, segmenter_cards
+    from training import export, segmenter_cards
+    from training import segmenter as train
 
     first, second = tmp_path / "first", tmp_path / "second"
     base = ["--dataset", "nuclei", "--data", str(data), *TOY, "--iters", "2"]
@@ -142,7 +151,6 @@ def test_a_second_stage_card_names_the_run_it_started_from(data, tmp_path, monke
 
 def test_weight_averaging_is_the_mean_of_its_snapshots() -> None:
     import torch
-
     from training import segmenter as train
 
     model = torch.nn.Linear(3, 2)
@@ -222,6 +230,7 @@ def test_a_folded_run_trains_on_the_selection_keeps_its_last_weights_and_the_dec
     assert (256, 256, 3) in drawn  # a squared selection image was drawn for training
     assert meta["chosen_at_iter"] == 4 and meta["recipe"]["fold_selection"]
     assert meta["threshold"] == 0.65 and meta["mirror"] is True and "threshold_selection" not in meta
+    assert meta["refine"] is None and "refine_selection" not in meta
     segmenter = load_segmenter(SALIENT, str(work / f"{SALIENT}.npz"))
     assert segmenter.threshold == 0.65 and segmenter.mirror
     assert json.loads((work / "report.json").read_text())["split"] == "report"
@@ -230,7 +239,8 @@ def test_a_folded_run_trains_on_the_selection_keeps_its_last_weights_and_the_dec
 def test_a_card_of_a_run_from_the_shipped_weights_keeps_their_files_as_stage_1(data, tmp_path, monkeypatch) -> None:
     """A second stage started from the weights the package ships (their log and report committed) makes those
     files its stage 1, and publishing it again keeps them; a folded run's card says what chose nothing."""
-    from training import export, segmenter as train, segmenter_cards
+    from training import export, segmenter_cards
+    from training import segmenter as train
 
     work, package, results = tmp_path / "work", tmp_path / "package", tmp_path / "results"
     assert train.main(["--dataset", "ecssd", "--data", str(data), "--work", str(work), *TOY, "--crop", "256",
@@ -256,7 +266,6 @@ def test_a_card_of_a_run_from_the_shipped_weights_keeps_their_files_as_stage_1(d
 @pytest.mark.parametrize("dataset", ["camvid", "ecssd", "nuclei"])
 def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> None:
     from shared_data import DATA
-
     from training import splits
     from training.evaluate_segmenter import dataset_module
 
@@ -264,3 +273,41 @@ def test_committed_splits_are_what_the_data_gives_and_never_overlap(dataset) -> 
     assert dataset_module(dataset).splits(DATA) == committed
     names = [n for part in committed.values() for n in part]
     assert len(names) == len(set(names))  # no image in two splits
+
+
+def test_an_installed_model_gets_its_refinement_without_training_and_a_new_report(data, tmp_path, monkeypatch,
+                                                                                 capsys) -> None:
+    """training.refine_segmenter: the installed weights copied, the refinement chosen on the selection split, the
+    report made for the copy; the package's file is left as it was. Weights without a decision are refused."""
+    from segment import toy_weights
+    from training import refine_segmenter
+    from training import segmenter as train
+
+    from roicodec import digest
+    from roicodec.segment import sources
+    from roicodec.weights import write
+
+    package, work = tmp_path / "package", tmp_path / "work"
+    toy_weights.install(monkeypatch, package, {SALIENT: None})
+    installed = package / f"{SALIENT}.npz"
+    argv = ["--dataset", "ecssd", "--data", str(data), "--work", str(work)]
+    with pytest.raises(SystemExit):
+        refine_segmenter.main(argv)
+    assert "no decision threshold" in capsys.readouterr().err
+    meta, arrays = read(installed)
+    write(installed, arrays, dict(meta, threshold=0.5, mirror=False), compressed=True)
+    before = digest.sha256(installed)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / f"{SALIENT}.jsonl").write_text('{"iter": 7}\n')
+    monkeypatch.setattr(refine_segmenter, "RESULTS", results)
+    assert refine_segmenter.main(argv) == 0
+    assert digest.sha256(installed) == before
+    refined = read_meta(work / f"{SALIENT}.npz")
+    assert [t["refine"] for t in refined["refine_selection"]] == [None, *train.REFINEMENTS]
+    report = json.loads((work / "report.json").read_text())
+    assert report["weights_sha256"] == digest.sha256(work / f"{SALIENT}.npz").hex()[:16]
+    assert report["command"].startswith("python -m training.refine_segmenter") and report.get("refine") == \
+        refined["refine"]
+    assert (work / "log.jsonl").read_text() == '{"iter": 7}\n'
+    assert sources.weights_path(SALIENT) == installed

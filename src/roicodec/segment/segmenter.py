@@ -19,6 +19,7 @@ from PIL import Image
 
 from roicodec.errors import RoiError, UnsupportedImageError
 from roicodec.segment.extra import require_segment_extra
+from roicodec.segment.grabcut import REFINEMENT
 from roicodec.segment.normalise import microscopy_rgb
 from roicodec.segment.sources import resolve
 
@@ -74,7 +75,7 @@ class Segmenter:
     def __init__(self, model: torch.nn.Module, classes: tuple[str, ...], roi_classes: tuple[str, ...],
                  mean: tuple[float, ...], std: tuple[float, ...], short_side: int | None, window: int,
                  name: str, device: str = "cpu", input: str = "rgb", threshold: float | None = None,
-                 square: int | None = None, mirror: bool = False) -> None:
+                 square: int | None = None, mirror: bool = False, refine: dict[str, Any] | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = classes
         self.roi_classes = roi_classes
@@ -94,6 +95,9 @@ class Segmenter:
         self.mirror = mirror
         """Average the logits of each window with those of its mirror image (left to right): set where the trainer
         found it better on the selection split, and stored with the weights as the threshold is."""
+        self.refine = refine
+        """For a two-class model, the settings of :func:`roicodec.segment.grabcut.follow_edges` (``None``: the
+        threshold's decision as it is): chosen and stored as the threshold is."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         if self.square is not None:
@@ -151,6 +155,12 @@ class Segmenter:
         if labels is None:
             # Without a chosen threshold, the likelier class (a tie goes to the background, as argmax gives it).
             foreground = confidence > 0.5 if self.threshold is None else confidence >= self.threshold
+            if self.refine is not None:
+                from roicodec.segment.grabcut import follow_edges
+
+                settings = {k: v for k, v in self.refine.items() if k != "method"}
+                foreground = follow_edges(rgb, confidence, 0.5 if self.threshold is None else self.threshold,
+                                          **settings)
             # PIL's arrays are read-only: one copy, then in place, so that a huge image's map is not copied twice.
             if not confidence.flags.writeable:
                 confidence = confidence.copy()
@@ -196,6 +206,10 @@ def load_segmenter(model: str | None = None, checkpoint: str | None = None, devi
     classes = _class_names(meta, cfg, net.decode_head.num_classes)
     roi_classes = source.roi_classes or tuple(cfg.get("roi_classes", ()))
     threshold = meta.get("threshold")
+    refine = meta.get("refine")
+    if refine is not None and refine.get("method") != REFINEMENT:
+        raise RoiError(f"checkpoint {Path(source.checkpoint).name} asks for the refinement {refine.get('method')!r}, "
+                       f"which this roicodec does not have: upgrade roicodec")
     return Segmenter(net, classes, roi_classes, mean, std, source.short_side, source.window, source.name, device,
                      source.input, None if threshold is None else float(threshold), source.square,
-                     bool(meta.get("mirror", False)))
+                     bool(meta.get("mirror", False)), refine)
