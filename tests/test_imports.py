@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "napari", "mmseg", "mmcv", "mmengine", "vispy")
+HEAVY = ("torch", "PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "napari", "mmseg", "mmcv", "mmengine", "vispy", "cv2")
 
 
 @pytest.mark.read_only
