@@ -97,7 +97,8 @@ class Segmenter:
         found it better on the selection split, and stored with the weights as the threshold is."""
         self.refine = refine
         """For a two-class model, the settings of :func:`roicodec.segment.grabcut.follow_edges` (``None``: the
-        threshold's decision as it is): chosen and stored as the threshold is."""
+        threshold's decision as it is): chosen and stored as the threshold is. The confidence stays the model's
+        probability of the label given, under 0.5 where the cut overruled the model."""
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         if self.square is not None:
