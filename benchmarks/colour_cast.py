@@ -87,26 +87,38 @@ def measure(model: str, images: list[tuple[str, np.ndarray]], dark: int, spread:
     return out
 
 
+def region_options(parser: argparse.ArgumentParser) -> None:
+    """The pixels measured: near-neutral dark ones (every channel under ``--dark``, channel spread under
+    ``--spread``), away from ``--border`` pixels of other content."""
+    parser.add_argument("--dark", type=int, default=40)
+    parser.add_argument("--spread", type=int, default=4)
+    parser.add_argument("--border", type=int, default=2)
+
+
+def kodak(folder: Path) -> list[tuple[str, np.ndarray]]:
+    """Every ``kodim*.png`` under ``folder`` as (stem, 8-bit RGB), in name order."""
+    images = []
+    for path in sorted(folder.glob("kodim*.png")):
+        with Image.open(path) as im:
+            images.append((path.stem, np.asarray(im.convert("RGB"))))
+    if not images:
+        raise SystemExit(f"no kodim*.png under {folder}: pass --data pointing at the Kodak images")
+    return images
+
+
 def main() -> None:
     begun = pages.begin()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "kodak")
     parser.add_argument("--models", nargs="+", default=None, help="default: every installed base model")
-    parser.add_argument("--dark", type=int, default=40)
-    parser.add_argument("--spread", type=int, default=4)
-    parser.add_argument("--border", type=int, default=2)
+    region_options(parser)
     parser.add_argument("--jpeg", default="5,10,20,40", help="Pillow JPEG qualities to measure beside the models")
     parser.add_argument("--avif", default="15,30,45", help="Pillow AVIF qualities (speed 6)")
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
                         help="code the base models with refine=STEPS (hp models; docs/refine.md)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
-    images = []
-    for path in sorted(args.data.glob("kodim*.png")):
-        with Image.open(path) as im:
-            images.append((path.stem, np.asarray(im.convert("RGB"))))
-    if not images:
-        raise SystemExit(f"no kodim*.png under {args.data}: pass --data pointing at the Kodak images")
+    images = kodak(args.data)
     models = args.models or sorted(registry.available())
     result = {"dark_below": args.dark, "spread_below": args.spread, "border": args.border, "target_abs": 1.0,
               "models": [measure(f"{m} refine={args.refine}" if args.refine else m, images, args.dark, args.spread,

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from colour_cast import measure  # noqa: E402
+from colour_cast import kodak, measure, region_options  # noqa: E402
 
 from roicodec.models import nets, registry, store  # noqa: E402
 
@@ -51,16 +50,9 @@ def main() -> None:
     parser.add_argument("--shipped", default="hps-q1", help="the installed model the candidates are set against")
     parser.add_argument("--analysis", default="hp-q1", help="the installed model whose g_a makes the latents")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--dark", type=int, default=40)
-    parser.add_argument("--spread", type=int, default=4)
-    parser.add_argument("--border", type=int, default=2)
+    region_options(parser)
     args = parser.parse_args()
-    images = []
-    for path in sorted(args.data.glob("kodim*.png")):
-        with Image.open(path) as im:
-            images.append((path.stem, np.asarray(im.convert("RGB"))))
-    if not images:
-        raise SystemExit(f"no kodim*.png under {args.data}: pass --data pointing at the Kodak images")
+    images = kodak(args.data)
     g_a = build(registry.info(args.analysis).path).g_a
     syntheses = {args.shipped: registry.info(args.shipped).path, **{str(p): p for p in args.candidates}}
     rows = []
