@@ -124,7 +124,8 @@ def load(root: Path, paste: float = 0.0) -> Dataset:
     split = splits(root)
     side = EMBEDDED_MODELS[SALIENT].square
     train = [resize_pair(*read(root, n), TRAIN_SHORT_SIDE) for n in split["train"]]
-    selection = [squared(*read(root, n), side) for n in split["selection"]]
+    originals = [read(root, n) for n in split["selection"]]
+    selection = [squared(image, label, side) for image, label in originals]
     notes = {"data": ABOUT, "split": SPLIT_RULE}
     draw = sample
     if paste:
@@ -133,4 +134,4 @@ def load(root: Path, paste: float = 0.0) -> Dataset:
                           f"{', '.join(BACKGROUNDS)} (CamVid: CC BY-NC 4.0)")
     return Dataset(SALIENT, DATASET, CONFIG, CLASSES, train, selection, draw,
                    init=EMBEDDED,
-                   notes=notes, selection_originals=[read(root, n) for n in split["selection"]])
+                   notes=notes, selection_originals=originals)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from roicodec import atomic, digest, weights
 from roicodec.segment.build import build_model, load_config
 from roicodec.segment.checkpoints import read_checkpoint
-from roicodec.segment.grabcut import REFINEMENT, describe, follow_edges
+from roicodec.segment.grabcut import REFINEMENT, cut, describe
 from roicodec.segment.metrics import class_iou, confusion
 from roicodec.segment.segmenter import load_segmenter
 from roicodec.segment.sources import ALIASES, EMBEDDED_MODELS, weights_path
@@ -249,8 +249,7 @@ def choose_refinement(dataset: Dataset, out: Path) -> dict[str, Any] | None:
         per_image = []
         for image, p, label in found:
             keep = label != IGNORE
-            mask = p >= threshold if settings is None else follow_edges(
-                image, p, threshold, **{k: v for k, v in settings.items() if k != "method"})
+            mask = p >= threshold if settings is None else cut(image, p, threshold, settings)
             inter, union = overlap(mask & keep, (label == 1) & keep)
             per_image.append(inter / union if union else 1.0)
         return round(float(np.mean(per_image)), 4)

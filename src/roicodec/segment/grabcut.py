@@ -29,6 +29,11 @@ def describe(settings: dict[str, Any]) -> str:
             f"on the long side, sure below {settings['sure']} and above {1 - settings['sure']:g})")
 
 
+def cut(rgb: np.ndarray, probability: np.ndarray, threshold: float, settings: dict[str, Any]) -> np.ndarray:
+    """:func:`follow_edges` with the settings as a weight file stores them (``{"method": "grabcut", ...}``)."""
+    return follow_edges(rgb, probability, threshold, **{k: v for k, v in settings.items() if k != "method"})
+
+
 def follow_edges(rgb: np.ndarray, probability: np.ndarray, threshold: float, side: int, iterations: int,
                  sure: float) -> np.ndarray:
     """The foreground (bool ``HxW``) of an 8-bit ``HxWx3`` image whose model gave ``probability`` (``HxW``) of the

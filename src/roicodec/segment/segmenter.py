@@ -19,7 +19,7 @@ from PIL import Image
 
 from roicodec.errors import RoiError, UnsupportedImageError
 from roicodec.segment.extra import require_segment_extra
-from roicodec.segment.grabcut import REFINEMENT
+from roicodec.segment.grabcut import REFINEMENT, cut
 from roicodec.segment.normalise import microscopy_rgb
 from roicodec.segment.sources import resolve
 
@@ -96,7 +96,7 @@ class Segmenter:
         """Average the logits of each window with those of its mirror image (left to right): set where the trainer
         found it better on the selection split, and stored with the weights as the threshold is."""
         self.refine = refine
-        """For a two-class model, the settings of :func:`roicodec.segment.grabcut.follow_edges` (``None``: the
+        """For a two-class model, the settings of :func:`roicodec.segment.grabcut.cut` (``None``: the
         threshold's decision as it is): chosen and stored as the threshold is. The confidence stays the model's
         probability of the label given, under 0.5 where the cut overruled the model."""
 
@@ -157,11 +157,7 @@ class Segmenter:
             # Without a chosen threshold, the likelier class (a tie goes to the background, as argmax gives it).
             foreground = confidence > 0.5 if self.threshold is None else confidence >= self.threshold
             if self.refine is not None:
-                from roicodec.segment.grabcut import follow_edges
-
-                settings = {k: v for k, v in self.refine.items() if k != "method"}
-                foreground = follow_edges(rgb, confidence, 0.5 if self.threshold is None else self.threshold,
-                                          **settings)
+                foreground = cut(rgb, confidence, 0.5 if self.threshold is None else self.threshold, self.refine)
             # PIL's arrays are read-only: one copy, then in place, so that a huge image's map is not copied twice.
             if not confidence.flags.writeable:
                 confidence = confidence.copy()
