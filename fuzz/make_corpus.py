@@ -3,6 +3,7 @@
     python -m fuzz.make_corpus
 """
 
+import json
 from functools import partial
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import numpy as np
 import roicodec
 
 OUT = Path(__file__).parent / "corpus"
+CODECS = Path(__file__).parent / "corpus_codecs.json"
+"""The versions of the layer codecs that wrote the corpus (:func:`codec_versions`): another version's encoder may
+write other bytes for the same pixels, so tests/test_golden.py compares bytes only where these match."""
 
 
 MODEL = "paper-ae"
@@ -50,12 +54,24 @@ def seeds() -> dict[str, bytes]:
     return out
 
 
+def codec_versions() -> dict[str, str]:
+    """The encoders whose output the seeds hold: Pillow's libjpeg-turbo (the 1.0 files' JPEG layers) and imagecodecs
+    with the libraries it bundles (format 1.1's AVIF, JPEG XL and JPEG-LS layers)."""
+    import imagecodecs
+    from PIL import features
+
+    return {"libjpeg_turbo": str(features.version("libjpeg_turbo")), "imagecodecs": imagecodecs.__version__,
+            "avif": imagecodecs.avif_version(), "jpegxl": imagecodecs.jpegxl_version(),
+            "jpegls": imagecodecs.jpegls_version()}
+
+
 def main() -> None:
     seeds_ = seeds()
     OUT.mkdir(exist_ok=True)
     for name, data in seeds_.items():
         (OUT / name).write_bytes(data)
         print(f"{name}: {len(data)} bytes")
+    CODECS.write_text(json.dumps(codec_versions(), indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -220,7 +220,9 @@ def _avif(plane: np.ndarray, quality: int, bits: int = 10) -> bytes:
         # 10 bits holding the 8-bit code x4: AV1's finer internal precision gave higher ROI-PSNR for the same bytes
         # on residuals in the runs that chose the ladder. 4:4:4, for a residual's colour detail is as fine as its luma.
         data <<= 2
-    return bytes(ic.avif_encode(data, level=quality, speed=AVIF_SPEED, bitspersample=bits, pixelformat="444"))
+    # The enum, not the string "444": imagecodecs 2026.11 (the newest on Python 3.12+) no longer accepts the string.
+    return bytes(ic.avif_encode(data, level=quality, speed=AVIF_SPEED, bitspersample=bits,
+                                pixelformat=ic.AVIF.PIXEL_FORMAT.YUV444))
 
 
 def _unavif(data: bytes, shape: tuple[int, ...], bits: int = 10) -> np.ndarray:
