@@ -241,9 +241,9 @@ def test_writer_refusal_reaches_the_user(make_napari_viewer, monkeypatch: pytest
     # then picks the writer from the extension). The refusal is an error notification, as napari shows any.
     ext_str, _ = _npe2.file_extensions_string_for_layers(list(viewer.layers.selection))
     roicodec_type = next(kind for kind in ext_str.split(";;") if kind.startswith("roicodec"))
-    # PyQt reports an exception raised in a slot as the interpreter does, in sys.last_*: with the notifications'
-    # tracebacks, that would keep the viewer alive past the test.
-    for name in ("last_type", "last_value", "last_traceback"):
+    # PyQt reports an exception raised in a slot as the interpreter does, in sys.last_* (sys.last_exc too from Python
+    # 3.12): with the notifications' tracebacks, that would keep the viewer alive past the test.
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         monkeypatch.setattr(sys, name, None, raising=False)
     for chosen in (roicodec_type, "All files (*)"):
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
@@ -253,7 +253,7 @@ def test_writer_refusal_reaches_the_user(make_napari_viewer, monkeypatch: pytest
             _menu_action(viewer, "napari.window.file.save_layers_dialog.selected").trigger()
         shown = [(n.severity, n.message) for n in notification_manager.records[before:]]
         del notification_manager.records[before:]  # their tracebacks hold the viewer, which must not outlive the test
-        sys.last_type = sys.last_value = sys.last_traceback = None
+        sys.last_type = sys.last_value = sys.last_traceback = sys.last_exc = None
         assert shown == [(NotificationSeverity.ERROR, f"{target} not saved: {expected}")]
     assert target.read_bytes() == small_file
 
