@@ -87,7 +87,7 @@ class RoiImageFile(ImageFile.ImageFile):
         self.fp = self._fp
         self._size = self._full_size
         plane, level = divmod(frame, self._levels)
-        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, plane, level))]
+        self.tile = [_tile(self.size, (self._roi, plane, level))]
 
     def tell(self) -> int:
         return self._frame
@@ -101,8 +101,15 @@ class RoiImageFile(ImageFile.ImageFile):
         width, height = self.size
         self._size = (-(-width // PREVIEW_SCALE), -(-height // PREVIEW_SCALE))
         plane = self._frame // self._levels
-        self.tile = [ImageFile._Tile("roicodec", (0, 0, *self.size), 0, (self._roi, plane, None))]
+        self.tile = [_tile(self.size, (self._roi, plane, None))]
         return self.mode, (0, 0, width / PREVIEW_SCALE, height / PREVIEW_SCALE)
+
+
+def _tile(size: tuple[int, int], args: tuple[Any, ...]) -> Any:
+    """The one tile ``load()`` decodes. Pillow 11 made tiles a named tuple, ``ImageFile._Tile``; Pillow 10 has none and
+    takes the plain tuple, whose fields Pillow unpacks in the same order."""
+    fields = ("roicodec", (0, 0, *size), 0, args)
+    return ImageFile._Tile(*fields) if hasattr(ImageFile, "_Tile") else fields
 
 
 class _RoiDecoder(ImageFile.PyDecoder):
