@@ -20,17 +20,24 @@ def fresh() -> dict[str, bytes]:
     return make_corpus.seeds()
 
 
+@pytest.fixture(scope="module")
+def codecs() -> tuple[dict[str, str], dict[str, str]]:
+    """The layer codecs' versions that wrote the corpus, and this install's."""
+    return json.loads(make_corpus.CODECS.read_text()), make_corpus.codec_versions()
+
+
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in make_corpus.OUT.glob("*.roi")))
-def test_corpus_reproduces_byte_for_byte(fresh: dict[str, bytes], name: str) -> None:
+def test_corpus_reproduces_byte_for_byte(fresh: dict[str, bytes], codecs: tuple[dict[str, str], dict[str, str]],
+                                         name: str) -> None:
     # Format 1.1's layers are AVIF, JPEG XL and JPEG-LS from imagecodecs; the 1.0 files' are Pillow's JPEG. Another
     # version of an encoder may choose other bytes for the same pixels (imagecodecs 2026.11, the newest on Python
     # 3.12+, bundles newer libraries than 2026.3, the newest on 3.11), so bytes are compared only with the versions
     # that wrote the corpus; the decoding tests below hold for every version.
     uses = ("imagecodecs", "avif", "jpegxl", "jpegls") if name.startswith("v11") else ("libjpeg_turbo",)
-    then, now = json.loads(make_corpus.CODECS.read_text()), make_corpus.codec_versions()
+    then, now = codecs
     changed = [f"{then[k]} -> {now[k]}" for k in uses if then[k] != now[k]]
     if changed:
         pytest.skip(f"{name} was written by other encoder versions than this install's ({', '.join(changed)})")
