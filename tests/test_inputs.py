@@ -152,3 +152,64 @@ def test_qualities_must_increase(tmp_path: Path, gray: np.ndarray) -> None:
 def test_la_image_is_told_to_drop_alpha_to_gray(gray: np.ndarray) -> None:
     with pytest.raises(roicodec.UnsupportedImageError, match=r"gray \(mode L"):
         roicodec.encode(Image.fromarray(gray).convert("LA"))
+
+
+def _with_exif(png: bytes, orientation: int) -> bytes:
+    """``png`` with an eXIf chunk before its image data (imagecodecs writes none, and Pillow cannot write 16-bit
+    colour)."""
+    import struct
+    import zlib
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data))
+    at = png.index(b"IDAT") - 4
+    return png[:at] + chunk + png[at:]
+
+
+@pytest.fixture(scope="module")
+def rgb16(astronaut: np.ndarray) -> np.ndarray:
+    """16-bit colour whose low byte is not the high byte's echo: narrowed to 8 bits, it is not the same image."""
+    deep = astronaut[:48, :64].astype(np.uint16) * 257
+    return deep ^ np.arange(deep.size, dtype=np.uint16).reshape(deep.shape) % 97
+
+
+def test_colour_deeper_than_8_bits_is_read_at_its_own_depth(tmp_path: Path, rgb16: np.ndarray) -> None:
+    # Pillow opens these as 8-bit RGB: coded from its pixels, the "exact" top level would have lost the low bits.
+    imagecodecs = pytest.importorskip("imagecodecs")
+    files = {"c.png": imagecodecs.png_encode(rgb16), "c.jp2": imagecodecs.jpeg2k_encode(rgb16, level=0,
+                                                                                           codecformat="jp2"),
+             "c12.jp2": imagecodecs.jpeg2k_encode(rgb16 >> 4, level=0, codecformat="jp2", bitspersample=12),
+             "c10.avif": imagecodecs.avif_encode(rgb16 >> 6, level=100, bitspersample=10)}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        with Image.open(tmp_path / name) as im:
+            assert im.mode == "RGB" and np.asarray(im).dtype == np.uint8  # what Pillow alone gives
+        pixels = inputs.read(tmp_path / name).pixels
+        assert isinstance(pixels, np.ndarray) and pixels.dtype == np.uint16, name
+    assert np.array_equal(inputs.read(tmp_path / "c.png").pixels, rgb16)
+    assert np.array_equal(inputs.read(tmp_path / "c.jp2").pixels, rgb16)
+    assert np.array_equal(inputs.read(tmp_path / "c12.jp2").pixels, rgb16 >> 4)
+    assert inputs.read(tmp_path / "c10.avif").pixels.max() < 1024
+    # Refused as any 16-bit RGB is, with the way through named for the command line too; coded exactly with it.
+    refused = cli("encode", "c.png", cwd=tmp_path)
+    assert refused.returncode == 1 and b"--axes YXC" in refused.stderr and not (tmp_path / "c.roi").exists()
+    assert cli("encode", "c.png", "--axes", "YXC", cwd=tmp_path).returncode == 0
+    with roicodec.open(tmp_path / "c.roi") as f:
+        assert f.dtype == np.uint16 and np.array_equal(np.moveaxis(f.decode(), 0, -1), rgb16)
+    # Turned upright by its EXIF orientation, as an 8-bit image is.
+    (tmp_path / "turned.png").write_bytes(_with_exif(files["c.png"], 6))
+    assert np.array_equal(inputs.read(tmp_path / "turned.png").pixels, rgb16.swapaxes(0, 1)[:, ::-1])
+
+
+def test_colour_deeper_than_8_bits_that_only_pillow_reads_is_refused(tmp_path: Path, rgb16: np.ndarray) -> None:
+    h, w = rgb16.shape[:2]
+    (tmp_path / "c.ppm").write_bytes(b"P6\n%d %d\n65535\n" % (w, h) + rgb16.astype(">u2").tobytes())
+    with pytest.raises(roicodec.UnsupportedImageError, match="more than 8 bits a sample"):
+        inputs.read(tmp_path / "c.ppm")
+    # 8-bit colour in the same formats is Pillow's, as before.
+    Image.fromarray((rgb16 >> 8).astype(np.uint8)).save(tmp_path / "c8.ppm")
+    Image.fromarray((rgb16 >> 8).astype(np.uint8)).save(tmp_path / "c8.jp2")
+    for name in ("c8.ppm", "c8.jp2"):
+        assert isinstance(inputs.read(tmp_path / name).pixels, Image.Image)

@@ -401,7 +401,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="code an image and its ROI into a .roi file")
     p.add_argument("image", type=Path, help="any image Pillow reads (8-bit gray or RGB, 16-bit gray PNG; EXIF "
-                   "orientation applied), a TIFF (every page: a multi-page TIFF is a stack; an OME-TIFF keeps its "
+                   "orientation applied; colour PNG, JPEG 2000 and AVIF deeper than 8 bits are read at their own "
+                   "depth), a TIFF (every page: a multi-page TIFF is a stack; an OME-TIFF keeps its "
                    "axes, channel names and physical sizes), or a .npy array (read from disk a tile at a time); "
                    "uint16 is coded in its own units")
     p.add_argument("--mask", type=Path, help="image, TIFF or .npy of the same size, non-zero = ROI; alpha 0 removes "

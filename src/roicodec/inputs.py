@@ -222,7 +222,8 @@ class Planes:
         if self.bits == 16:
             if rgb:
                 raise UnsupportedImageError(f"16-bit RGB (shape {text}) is coded one channel a plane: pass axes='YXC' "
-                                            "(or 'ZYXC', ...), or window=... for an 8-bit RGB view")
+                                            "(or 'ZYXC', ...; CLI: --axes YXC), or window=... for an 8-bit RGB view "
+                                            "(CLI: --window auto)")
             if self.axes is not None and "C" in self.axes[:len(self.lead)]:
                 self.channel_axis = self.axes.index("C")
             self.mappings = self._mappings(mapping)
@@ -495,7 +496,7 @@ def read(path: str | os.PathLike[str], *, axes: str | None = None) -> Picture:
     return Picture(_read_pillow(path), axes)
 
 
-def _read_pillow(path: Path) -> Image.Image:
+def _read_pillow(path: Path) -> Image.Image | np.ndarray:
     im = Image.open(path)
     try:
         frames = getattr(im, "n_frames", 1)
@@ -503,6 +504,11 @@ def _read_pillow(path: Path) -> Image.Image:
             raise UnsupportedImageError(
                 f"{path.name} holds {frames} frames ({im.format}), and roicodec would code only the first: save the "
                 "frames as a multi-page TIFF or a .npy stack (each frame a plane), or save the one frame you want")
+        deep = _full_depth(path, im)
+        if deep is not None:
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            im.close()
+            return np.ascontiguousarray(_ORIENTATIONS[orientation](deep)) if orientation in _ORIENTATIONS else deep
         im.load()
         upright = ImageOps.exif_transpose(im)
     except BaseException:
@@ -511,6 +517,46 @@ def _read_pillow(path: Path) -> Image.Image:
     if upright is not im:
         im.close()
     return upright
+
+
+_EXIF_ORIENTATION = 0x0112
+_NARROWED_MODES = frozenset({"RGB", "RGBA", "LA", "L"})
+"""The 8-bit modes Pillow hands deeper colour samples over in: a 16-bit RGB PNG opens as ``RGB``, 8 bits a channel."""
+_FULL_DEPTH_DECODERS = {"PNG": "png_decode", "JPEG2000": "jpeg2k_decode", "AVIF": "avif_decode"}
+"""imagecodecs' decoders for the formats whose deeper samples Pillow narrows: each keeps the file's own depth."""
+
+
+def _full_depth(path: Path, im: Image.Image) -> np.ndarray | None:
+    """The file's own samples where it holds more than 8 bits of colour and Pillow would hand over only the top 8
+    (16-bit RGB PNG and PPM, JPEG 2000 of 12 or 16 bits, 10- or 12-bit AVIF): coded from Pillow's pixels, such a file's
+    "exact" top level would be exact to a copy with its low bits gone. ``None`` where Pillow's pixels are the file's."""
+    if im.mode not in _NARROWED_MODES:
+        return None  # 16-bit gray opens as I;16 or I, at its own depth
+    args = [tile[3] for tile in im.tile]
+    # PNG and SGI name 16-bit samples in the tile's raw mode ("RGB;16B"); PPM gives its maximum value.
+    named = any(isinstance(a, str) and ";16" in a for a in args) or (
+        im.format == "PPM" and any(isinstance(a, tuple) and len(a) == 2 and a[1] > 255 for a in args))
+    decoder = _FULL_DEPTH_DECODERS.get(im.format or "")
+    # Pillow tells nothing of a JPEG 2000's or an AVIF's depth: their samples are read again at their own.
+    if decoder is not None and (named or im.format != "PNG"):
+        import imagecodecs
+
+        try:
+            pixels = getattr(imagecodecs, decoder)(path.read_bytes())
+        except Exception:  # noqa: BLE001 - a file imagecodecs cannot read but Pillow can: Pillow's pixels, as before
+            pixels = None
+        if pixels is not None and pixels.dtype != np.uint8:
+            if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+                raise UnsupportedImageError(f"{path.name} has an alpha channel, which roicodec does not code: save it "
+                                            "without alpha (gray or RGB)")
+            return pixels
+        if not named:
+            return None
+    if named:
+        raise UnsupportedImageError(
+            f"{path.name} holds more than 8 bits a sample ({im.format}), which Pillow reads as 8, so the exact level "
+            "would be exact to the top 8 bits only: save it as a 16-bit TIFF (or PNG) and code that")
+    return None
 
 
 def _read_tiff(path: Path) -> Picture:
