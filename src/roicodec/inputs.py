@@ -280,7 +280,8 @@ def _window(image: ArrayLike, dtype: np.dtype, window: Window | str | None) -> W
     if window is None:
         if dtype in (np.uint8, np.uint16):
             return None
-        depth = f"{dtype.itemsize * 8}-bit {dtype}" if dtype.kind in "ui" else "floating-point"
+        depth = (f"{dtype.itemsize * 8}-bit {'signed' if dtype.kind == 'i' else 'unsigned'} integers" if dtype.kind in "ui"
+                 else "floating-point")
         raise UnsupportedImageError(
             f"images of dtype {dtype} ({depth}) are not coded in their own units (roicodec codes uint8 and uint16): "
             "convert to uint16 if the values fit (image.astype(np.uint16)), or code an 8-bit view through a window: "
