@@ -231,3 +231,33 @@ def test_a_16_bit_header_carries_its_mappings_and_1_1_readers_refuse_it() -> Non
     wrong[-16] = 2  # a mapping count that is not the channel axis's length
     with pytest.raises(CorruptFileError):
         container.Header.unpack(bytes(wrong))
+
+
+PROFILE = struct.pack(">I", 132) + bytes(32) + b"acsp" + bytes(92)
+"""The shortest thing that passes for an ICC profile (ICC.1, 7.2): its length, then ``acsp`` at byte 36."""
+
+
+def test_a_colour_profile_follows_the_header_and_older_readers_skip_it() -> None:
+    layers = [[b"L1"], [b"L2"], [b"L3"]]
+    data = container.pack(HEADER, [b"base"], [b"mask"], layers, icc=PROFILE)
+    assert data == build((1, container.ICC, PROFILE))
+    layout = container.read_layout(io.BytesIO(data))
+    assert container.read_icc(io.BytesIO(data), layout) == PROFILE
+    assert layout.header == HEADER  # the file's version is the one its header needs, as without a profile
+    assert container.read_payloads(io.BytesIO(data), layout, 3)[container.LAYER] == [b"L1", b"L2", b"L3"]
+    plain = build()
+    assert container.read_icc(io.BytesIO(plain), container.read_layout(io.BytesIO(plain))) == b""
+    # A reader of 1.2 knows no ICCP and must skip it: the chunk's type is one no older reader claims.
+    assert container.ICC not in (container.HEADER, container.META, container.BASE, container.MASK, container.LAYER)
+
+
+def test_a_colour_profile_that_is_not_one_is_refused_when_written_and_reads_as_damage() -> None:
+    for bad in (b"x" * 200, PROFILE[:100], struct.pack(">I", 400) + PROFILE[4:]):
+        with pytest.raises(ValueError, match="not an ICC profile"):
+            container.Writer(io.BytesIO(), HEADER, icc=bad)
+        data = build((1, container.ICC, bad))
+        with pytest.raises(CorruptFileError, match="colour profile chunk"):
+            container.read_icc(io.BytesIO(data), container.read_layout(io.BytesIO(data)))
+    padded = struct.pack(">I", 132) + PROFILE[4:] + bytes(4)  # some writers pad a profile: carried as it is
+    data = build((1, container.ICC, padded))
+    assert container.read_icc(io.BytesIO(data), container.read_layout(io.BytesIO(data))) == padded

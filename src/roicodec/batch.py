@@ -150,7 +150,8 @@ def encode_one(task: Task) -> Outcome:
             mask, _ = segment_roi(inputs.roi_pixels(picture.pixels), roi.model, roi.classes, roi.checkpoint)
         task.output.parent.mkdir(parents=True, exist_ok=True)
         roicodec.encode(picture.pixels, mask, task.output, ladder=task.ladder or None, model=task.model,
-                        axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash})
+                        axes=picture.axes, metadata={"name": task.source.stem, SOURCE_KEY: source_hash},
+                        icc_profile=picture.icc_profile)
         return Outcome(task, "encoded", bytes=task.output.stat().st_size)
     except (RoiError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         return Outcome(task, "failed", f"{type(exc).__name__}: {exc}")

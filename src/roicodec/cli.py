@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -137,7 +137,7 @@ def _encode(args: argparse.Namespace) -> None:
         mask = inputs.read(args.mask).pixels if args.mask else None
     options = {"qualities": args.qualities, "ladder": args.ladder, "max_error": args.max_error, "model": args.model,
                "tile": args.tile, "axes": picture.axes, "window": args.window, "metadata": picture.metadata,
-               "mapping": args.mapping, "refine": args.refine}
+               "mapping": args.mapping, "refine": args.refine, "icc_profile": picture.icc_profile}
     if _to_stdout(args) or atomic.streams(out):
         # Standard output, a FIFO or a device cannot be re-read for the report: code into memory, then write.
         data = codec.encode(picture.pixels, mask, **options)
@@ -169,37 +169,42 @@ def _shape_text(shape: Sequence[int]) -> str:
 _MemmapWriter = Callable[[str, tuple[int, ...], str], np.memmap]
 
 
-def _memmap_writer(suffix: str, dtype: np.dtype) -> _MemmapWriter | None:
+def _memmap_writer(suffix: str, dtype: np.dtype, icc: bytes | None = None) -> _MemmapWriter | None:
     """For formats that keep pixels uncompressed in one block, a function that creates the file and maps it
     (``(path, shape, mode)``): decoding then fills it a tile at a time, so a plane larger than memory can be written.
-    ``None`` for other formats, which are written from memory."""
+    ``None`` for other formats, which are written from memory. ``icc``: the colour profile a TIFF keeps."""
     if suffix == ".npy":
         return lambda name, shape, mode: np.lib.format.open_memmap(name, "w+", dtype, shape)
     if suffix in (".tif", ".tiff"):
         import tifffile
 
+        profile = {"iccprofile": icc} if icc else {}
         return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=dtype,
-                                                        photometric="rgb" if mode == "RGB" else "minisblack")
+                                                        photometric="rgb" if mode == "RGB" else "minisblack",
+                                                        **profile)
     return None
 
 
 def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: str,
-          ome: dict | None = None) -> None:
+          ome: dict | None = None, icc: bytes | None = None) -> None:
     """Write decoded pixels from memory: a stack only to .npy or TIFF, which hold every plane; ``ome``: as an
-    OME-TIFF with these axes, channel names and physical sizes."""
+    OME-TIFF with these axes, channel names and physical sizes; ``icc``: the file's colour profile, into every
+    format that holds one (.npy holds none)."""
+    profile = {"iccprofile": icc} if icc else {}
     if suffix == ".npy":
         np.save(fp, pixels)
     elif suffix in (".tif", ".tiff"):
         import tifffile
 
         if ome is not None:
-            tifffile.imwrite(fp, pixels, photometric="minisblack", ome=True, metadata=ome)
+            tifffile.imwrite(fp, pixels, photometric="minisblack", ome=True, metadata=ome, **profile)
         else:
-            tifffile.imwrite(fp, pixels, photometric="rgb" if mode == "RGB" else "minisblack")
+            tifffile.imwrite(fp, pixels, photometric="rgb" if mode == "RGB" else "minisblack", **profile)
     else:
         if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
             raise RoiError(f"{fmt} holds 8 bits and this file decodes to 16: write .png, .tif or .npy")
-        Image.fromarray(pixels).save(fp, fmt)
+        # Pillow's writers that hold a profile (PNG, JPEG, WebP, AVIF, TIFF, JPEG 2000) take it as icc_profile.
+        Image.fromarray(pixels).save(fp, fmt, **({"icc_profile": icc} if icc else {}))
 
 
 def _ome(f: codec.RoiFile, plane: object) -> dict | None:
@@ -241,10 +246,11 @@ def _decode(args: argparse.Namespace) -> None:
         shape = f.shape[len(f.planes):] if args.plane is not None else f.shape
         try:
             ome = _ome(f, args.plane) if suffix in (".tif", ".tiff") else None
-            memmap = None if stdout or atomic.streams(args.output) or ome else _memmap_writer(suffix, f.dtype)
+            icc = f.icc_profile
+            memmap = None if stdout or atomic.streams(args.output) or ome else _memmap_writer(suffix, f.dtype, icc)
             if stdout:
                 buf = io.BytesIO()
-                _save(f.decode(level, args.plane), buf, suffix, fmt, f.mode, ome)
+                _save(f.decode(level, args.plane), buf, suffix, fmt, f.mode, ome, icc)
                 sys.stdout.buffer.write(buf.getvalue())
                 sys.stdout.buffer.flush()
             else:
@@ -255,7 +261,7 @@ def _decode(args: argparse.Namespace) -> None:
                         out.flush()
                         del out  # unmapped before the file is renamed
                     else:
-                        _save(f.decode(level, args.plane), fp, suffix, fmt, f.mode, ome)
+                        _save(f.decode(level, args.plane), fp, suffix, fmt, f.mode, ome, icc)
         except CorruptFileError as exc:
             if isinstance(exc, TruncatedFileError):
                 raise
@@ -287,6 +293,7 @@ def _info(args: argparse.Namespace) -> None:
                    **{key: f.metadata[key] for key in ("channels", "scale", "units") if key in f.metadata},
                    "levels_in_file": f.levels, "levels_in_header": f.header.levels, "levels_intact": intact,
                    "model": {"name": f.model[0], "hash": f.model[1]}, "version": ".".join(map(str, f.header.version)),
+                   "icc_profile": _profile_summary(f.icc_profile),
                    "levels": [{**vars(level), "exact": level.exact, "intact": level.level < intact} for level in levels]}
         stack = f", a stack of {f.header.plane_count} planes ({_planes_text(f)})" if f.planes else ""
     if args.json:
@@ -294,6 +301,9 @@ def _info(args: argparse.Namespace) -> None:
         return
     print(f"{args.input}: {summary['width']}x{summary['height']} {summary['mode']}{stack}, model {f.model[0]} "
           f"({f.model[1]}), format {summary['version']}")
+    if summary["icc_profile"]:
+        print(f"colour profile: {summary['icc_profile']['description'] or 'ICC'} ({summary['icc_profile']['bytes']} "
+              "bytes)")
     if f.levels < f.header.levels:
         print(f"truncated: {f.levels} of {f.header.levels} levels present")
     if intact < f.levels:
@@ -304,6 +314,21 @@ def _info(args: argparse.Namespace) -> None:
     for level in levels:
         state = "ok" if level.level < intact else "damaged"
         print(f"{level.level:>5} {level.layer:>8} {level.bytes:>9} {level.bpp:>7.3f}  {_guarantee(level):<9} {state}")
+
+
+def _profile_summary(icc: bytes | None) -> dict[str, Any] | None:
+    """A colour profile's size and, where Pillow's littlecms reads it, its own description (``Display P3``)."""
+    if not icc:
+        return None
+    try:
+        from PIL import ImageCms
+    except ImportError:  # a Pillow built without littlecms
+        return {"bytes": len(icc), "description": ""}
+    try:
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except (OSError, ImageCms.PyCMSError):
+        description = ""
+    return {"bytes": len(icc), "description": description}
 
 
 def _guarantee(level: codec.LevelInfo) -> str:

@@ -28,14 +28,18 @@ SIGNATURE = b"\x8eROI\r\n\x1a\n"
 """No other format starts so: the high byte catches 7-bit transfers, CR-LF and ^Z catch text-mode mangling, as in
 PNG. ImageJ's ROI files, which share the extension, start with ``Iout``."""
 
-VERSION = (1, 2)
+VERSION = (1, 3)
 """The newest format this module reads and writes. A writer marks a file with the oldest version that holds it: 1.0
 when every layer is a JPEG layer, 1.2 only when its samples have 16 bits, else 1.1; older readers keep reading what
-they can."""
-HEADER, META, BASE, MASK, LAYER = b"RHDR", b"META", b"BASE", b"MASK", b"LAYR"
+they can. 1.3 adds the colour profile chunk, which leaves a file's version as it was: a reader of 1.0 to 1.2 skips
+it, as it skips any chunk it does not know, and decodes the same pixels."""
+HEADER, META, ICC, BASE, MASK, LAYER = b"RHDR", b"META", b"ICCP", b"BASE", b"MASK", b"LAYR"
 MAX_LAYERS = 16
 MAX_META = 1 << 16
 """Largest metadata chunk a reader accepts: it describes the image, it is not a place for data."""
+MAX_ICC = 1 << 24
+"""Largest colour profile a reader accepts: display and camera profiles take a few hundred bytes to a few kB, the
+largest printer profiles a few MB."""
 MIN_TILE = 64
 """Smallest base-layer tile: smaller tiles would spend most of their time on the halo around them."""
 MAX_SIDE = 1 << 20
@@ -302,15 +306,17 @@ def chunk(type_: bytes, data: bytes) -> bytes:
     return _CHUNK_HEAD.pack(len(data), type_) + data + struct.pack(">I", zlib.crc32(type_ + data))
 
 
-def pack(header: Header, bases: list[bytes], masks: list[bytes], layers: list[list[bytes]], meta: bytes = b"") -> bytes:
-    """Serialise a file in progressive order: header, metadata (if any), every plane's base, the mask(s), then layer
-    1 of every plane, layer 2 of every plane, and so on. ``layers[k][p]`` is layer k+1 of plane p."""
+def pack(header: Header, bases: list[bytes], masks: list[bytes], layers: list[list[bytes]], meta: bytes = b"",
+         icc: bytes = b"") -> bytes:
+    """Serialise a file in progressive order: header, metadata and colour profile (if any), every plane's base, the
+    mask(s), then layer 1 of every plane, layer 2 of every plane, and so on. ``layers[k][p]`` is layer k+1 of plane
+    p."""
     if len(layers) != len(header.layers) or any(len(layer) != header.plane_count for layer in layers):
         raise ValueError("layers do not match the header's ladder and planes")
     if len(bases) != header.plane_count or (layers and len(masks) != header.mask_count):
         raise ValueError("bases or masks do not match the header's planes")
     buf = io.BytesIO()
-    writer = Writer(buf, header, meta)
+    writer = Writer(buf, header, meta, icc)
     for b in bases:
         writer.add(BASE, b)
     if layers:
@@ -330,9 +336,11 @@ class Writer:
     gigapixel plane's layer, say) ever has to be whole in memory.
     """
 
-    def __init__(self, fp: BinaryIO, header: Header, meta: bytes = b"") -> None:
+    def __init__(self, fp: BinaryIO, header: Header, meta: bytes = b"", icc: bytes = b"") -> None:
         if len(meta) > MAX_META:
             raise ValueError(f"metadata of {len(meta)} bytes exceeds the format's {MAX_META}: keep it to a description")
+        if icc:
+            check_icc(icc)
         self._fp = fp
         self._expected = _expected(header)
         self._count = 0
@@ -340,6 +348,8 @@ class Writer:
         fp.write(chunk(HEADER, header.pack()))
         if meta:
             fp.write(chunk(META, meta))
+        if icc:
+            fp.write(chunk(ICC, icc))
 
     def add(self, type_: bytes, data: bytes) -> None:
         """Write a whole chunk."""
@@ -454,14 +464,39 @@ def _level_ends(header: Header, chunks: list[Chunk]) -> tuple[list[int], dict[in
 
 def read_meta(fp: BinaryIO, layout: Layout) -> bytes:
     """The metadata chunk's payload (CRC checked), or empty bytes when the file has none."""
+    return _read_description(fp, layout, META, MAX_META, "metadata")
+
+
+def read_icc(fp: BinaryIO, layout: Layout) -> bytes:
+    """The colour profile chunk's payload (CRC checked, an ICC profile), or empty bytes when the file has none."""
+    data = _read_description(fp, layout, ICC, MAX_ICC, "colour profile")
+    if data:
+        try:
+            check_icc(data)
+        except ValueError as exc:
+            raise CorruptFileError(f"colour profile chunk: {exc}: the file is damaged") from None
+    return data
+
+
+def check_icc(data: bytes) -> None:
+    """Raise ValueError unless ``data`` looks like an ICC profile (ICC.1, section 7.2): its 128-byte header gives its
+    own length and, at byte 36, the signature ``acsp``. A colour profile is not parsed here, only carried."""
+    # Its length may fall short of what it is given: some writers pad a profile, and the padding is carried too.
+    if len(data) < 128 or data[36:40] != b"acsp" or struct.unpack_from(">I", data)[0] > len(data):
+        raise ValueError(f"{len(data)} bytes that are not an ICC profile (no 'acsp' signature, or a longer length)")
+    if len(data) > MAX_ICC:
+        raise ValueError(f"an ICC profile of {len(data)} bytes exceeds the format's {MAX_ICC}")
+
+
+def _read_description(fp: BinaryIO, layout: Layout, type_: bytes, limit: int, what: str) -> bytes:
     for c in layout.chunks:
-        if c.type == META:
-            if c.length > MAX_META:
-                raise CorruptFileError(f"metadata chunk of {c.length} bytes exceeds {MAX_META}: the file is damaged")
+        if c.type == type_:
+            if c.length > limit:
+                raise CorruptFileError(f"{what} chunk of {c.length} bytes exceeds {limit}: the file is damaged")
             fp.seek(c.offset)
             data = _read_exact(fp, c.length)
-            if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(META + data):
-                raise CorruptFileError("metadata chunk fails its CRC-32: the file is damaged")
+            if struct.unpack(">I", _read_exact(fp, 4))[0] != zlib.crc32(type_ + data):
+                raise CorruptFileError(f"{what} chunk fails its CRC-32: the file is damaged")
             return data
     return b""
 

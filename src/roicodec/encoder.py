@@ -38,7 +38,8 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
            max_error: int | None = None, model: str | None = None,
            tile: int = DEFAULT_TILE, metadata: Mapping[str, Any] | None = None, rgb: bool | None = None,
            axes: str | None = None, window: inputs.Window | str | None = None,
-           mapping: inputs.Mappings | None = None, refine: int = 0) -> bytes | None:
+           mapping: inputs.Mappings | None = None, refine: int = 0,
+           icc_profile: bytes | None = None) -> bytes | None:
     """Code ``image`` with its ROI: return the ``.roi`` bytes, or with ``path``, write them there and return ``None``.
 
     The image and the mask are read a tile (or a band of rows) at a time, so an image that is not in memory (an
@@ -85,6 +86,10 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
         refine: steps of rate-distortion refinement of the base's latent for this image (:mod:`roicodec.models.refine`;
             hp models only, needs torch; about 0.7 s per step and megapixel on 2 cores): the same decoder, a smaller
             base for the same picture. 0 (the default) codes ``g_a``'s latent as it is.
+        icc_profile: the ICC profile that says what the pixel values mean (a camera's Adobe RGB, a phone's Display
+            P3), kept in the file and handed back by :attr:`RoiFile.icc_profile <roicodec.reader.RoiFile.icc_profile>`
+            and Pillow's ``info["icc_profile"]``. Default: a PIL image's own ``info["icc_profile"]``, else none;
+            ``b""`` keeps none. Pixels are coded as they are, never converted.
     """
     planes = inputs.Planes(image, rgb, axes, window, mapping)
     if ladder is None and qualities is None and planes.bits == 16:
@@ -105,6 +110,7 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
     if planes.window is not None:
         described.setdefault("window", list(planes.window))
     meta = pack_meta(described)
+    icc = inputs.icc_profile(image) if icc_profile is None else check_profile(bytes(icc_profile))
     identity = registry.info(model)
     if refine:
         from roicodec.models.refine import check
@@ -116,25 +122,26 @@ def encode(image: ImageLike, mask: ImageLike | None = None, path: str | os.PathL
                               bits=planes.bits, mappings=planes.mappings, channel_axis=planes.channel_axis)
     if path is None:
         buf = io.BytesIO()
-        _write(buf, header, meta, planes, masks, io.BytesIO, refine)
+        _write(buf, header, meta, icc, planes, masks, io.BytesIO, refine)
         return buf.getvalue()
     with atomic.replacing(path, inputs=inputs.source_files(image, mask)) as fp:
         if atomic.streams(path):
             # A FIFO or device cannot seek back to fill in chunk lengths: code into a temporary file, then copy.
             with tempfile.TemporaryFile() as whole:
-                _write(whole, header, meta, planes, masks, tempfile.TemporaryFile, refine)
+                _write(whole, header, meta, icc, planes, masks, tempfile.TemporaryFile, refine)
                 whole.seek(0)
                 shutil.copyfileobj(whole, fp, _COPY_BLOCK)
         else:
             # Scratch files beside the output, not in /tmp: the same disk has room for them, and /tmp may be in memory.
-            _write(fp, header, meta, planes, masks, partial(tempfile.TemporaryFile, dir=Path(fp.name).parent), refine)
+            _write(fp, header, meta, icc, planes, masks, partial(tempfile.TemporaryFile, dir=Path(fp.name).parent),
+                   refine)
     return None
 
 
-def _write(fp: IO[bytes], header: container.Header, meta: bytes, planes: inputs.Planes, masks: inputs.Masks,
-           scratch: Callable[[], IO[bytes]], refine: int = 0) -> None:
+def _write(fp: IO[bytes], header: container.Header, meta: bytes, icc: bytes, planes: inputs.Planes,
+           masks: inputs.Masks, scratch: Callable[[], IO[bytes]], refine: int = 0) -> None:
     """Code the planes into ``fp`` in the file's order, one tile at a time."""
-    writer = container.Writer(fp, header, meta)
+    writer = container.Writer(fp, header, meta, icc)
     with ExitStack() as stack:
         # Each plane's layers are made right after its base, from the latent in hand, but the file puts them after
         # every base and the masks: they wait in a scratch file per layer and are copied into place at the end.
@@ -204,17 +211,30 @@ def pack_meta(metadata: Mapping[str, Any] | None) -> bytes:
     return data
 
 
+def check_profile(icc: bytes) -> bytes:
+    """``icc`` if it is an ICC profile the file can hold (or empty); else one line that says so."""
+    if icc:
+        try:
+            container.check_icc(icc)
+        except ValueError as exc:
+            raise RoiError(f"icc_profile holds {exc}: pass the profile's bytes (e.g. a PIL image's "
+                           "info['icc_profile']), or b'' for none") from None
+    return icc
+
+
 def redescribe(source: reader.Source, metadata: Mapping[str, Any] | None) -> bytes:
-    """The same coded image under a new description (``metadata``); no pixel is decoded or coded again.
+    """The same coded image under a new description (``metadata``); no pixel is decoded or coded again. Its colour
+    profile stays.
 
     A truncated file comes out whole, holding the levels it had.
     """
     with reader.RoiFile(source) as f:
         layout = f.layout
         payloads = container.read_payloads(f._fp, layout, layout.levels_available - 1)
+        icc = f.icc_profile or b""
     count = layout.header.plane_count
     flat = payloads[container.LAYER]
     layers = [flat[i:i + count] for i in range(0, len(flat), count)]
     header = replace(layout.header, layers=layout.header.layers[:len(layers)])
     masks = payloads[container.MASK] if layers else []
-    return container.pack(header, payloads[container.BASE], masks, layers, pack_meta(metadata))
+    return container.pack(header, payloads[container.BASE], masks, layers, pack_meta(metadata), icc)

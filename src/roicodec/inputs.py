@@ -440,6 +440,24 @@ def _pil_mask(mask: Image.Image) -> np.ndarray:
     return np.asarray(mask)
 
 
+def icc_profile(image: object) -> bytes:
+    """The ICC profile a PIL image carries (``info["icc_profile"]``, as Pillow's readers set it); empty for none."""
+    return _profile(image.info.get("icc_profile")) if isinstance(image, Image.Image) else b""
+
+
+def _profile(data: object) -> bytes:
+    """``data`` if it is an ICC profile, else empty. One that a file carries but that is not a profile (some writers
+    damage them) means nothing to any reader: it is left out, as every profile was before files kept them, rather
+    than refuse the image."""
+    if not isinstance(data, bytes) or not data:
+        return b""
+    try:
+        container.check_icc(data)
+    except ValueError:
+        return b""
+    return data
+
+
 def source_files(*sources: object) -> list[str]:
     """The files on disk that ``sources`` (PIL images, memory maps) read from: an output there would destroy them."""
     files = []
@@ -479,6 +497,8 @@ class Picture:
     metadata: dict[str, Any] | None = None
     """What an OME-TIFF says of the image, as a ``.roi`` description: ``channels`` (names), and ``scale`` and
     ``units`` per axis (OME's ``PhysicalSize*`` and their units), in the file's order of axes."""
+    icc_profile: bytes = b""
+    """The file's ICC profile (what its pixel values mean), empty for none."""
 
 
 def read(path: str | os.PathLike[str], *, axes: str | None = None) -> Picture:
@@ -493,11 +513,14 @@ def read(path: str | os.PathLike[str], *, axes: str | None = None) -> Picture:
             raise RoiError(f"{path.name} is not a readable .npy array ({exc})") from None
     if suffix in _TIFF:
         picture = _read_tiff(path)
-        return Picture(picture.pixels, axes or picture.axes, picture.metadata if axes is None else None)
-    return Picture(_read_pillow(path), axes)
+        return Picture(picture.pixels, axes or picture.axes, picture.metadata if axes is None else None,
+                       picture.icc_profile)
+    pixels, icc = _read_pillow(path)
+    return Picture(pixels, axes, icc_profile=icc)
 
 
-def _read_pillow(path: Path) -> Image.Image | np.ndarray:
+def _read_pillow(path: Path) -> tuple[Image.Image | np.ndarray, bytes]:
+    """The image, at its own depth and upright, and its ICC profile."""
     im = Image.open(path)
     try:
         frames = getattr(im, "n_frames", 1)
@@ -508,8 +531,11 @@ def _read_pillow(path: Path) -> Image.Image | np.ndarray:
         deep = _full_depth(path, im)
         if deep is not None:
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            icc = icc_profile(im)
             im.close()
-            return np.ascontiguousarray(_ORIENTATIONS[orientation](deep)) if orientation in _ORIENTATIONS else deep
+            if orientation in _ORIENTATIONS:
+                deep = np.ascontiguousarray(_ORIENTATIONS[orientation](deep))
+            return deep, icc
         im.load()
         upright = ImageOps.exif_transpose(im)
     except BaseException:
@@ -517,7 +543,7 @@ def _read_pillow(path: Path) -> Image.Image | np.ndarray:
         raise
     if upright is not im:
         im.close()
-    return upright
+    return upright, icc_profile(upright)
 
 
 _EXIF_ORIENTATION = 0x0112
@@ -571,6 +597,7 @@ def _read_tiff(path: Path) -> Picture:
                     f"{path.name} holds {len(series)} image series and roicodec codes one: save each as its own file")
             pixels, axes = series[0].asarray(), series[0].axes
             orientation = tif.pages.first.tags.valueof(274, 1)
+            icc = _profile(tif.pages.first.tags.valueof(34675))  # InterColorProfile
             ome = tif.ome_metadata
     except (tifffile.TiffFileError, ValueError) as exc:
         raise RoiError(f"{path.name} is not a readable TIFF ({exc})") from None
@@ -586,7 +613,7 @@ def _read_tiff(path: Path) -> Picture:
         moved = np.moveaxis(pixels, (spatial, spatial + 1), (0, 1))
         pixels = np.ascontiguousarray(np.moveaxis(_ORIENTATIONS[orientation](moved), (0, 1), (spatial, spatial + 1)))
     plain = axes in ("YX", "YXS")  # the shape says it all: nothing to record
-    return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None)
+    return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None, icc)
 
 
 _OME_SIZES = {"X": "PhysicalSizeX", "Y": "PhysicalSizeY", "Z": "PhysicalSizeZ", "T": "TimeIncrement"}

@@ -59,6 +59,9 @@ class RoiImageFile(ImageFile.ImageFile):
             levels=[asdict(level) for level in self._roi.level_info],
             metadata=self._roi.metadata,
         )
+        if self._roi.icc_profile:
+            # Where Pillow's own readers put it: ImageCms and the PNG, JPEG, WebP, TIFF writers take it from here.
+            self.info["icc_profile"] = self._roi.icc_profile
         self._fp = self.fp
         self._frame = -1
         self._full_size = self._size
@@ -124,7 +127,8 @@ class _RoiDecoder(ImageFile.PyDecoder):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """``im.save(path, "ROI", mask=..., ladder="default", max_error=None, model=..., tile=1024, metadata={...})``;
+    """``im.save(path, "ROI", mask=..., ladder="default", max_error=None, model=..., tile=1024, metadata={...},
+    icc_profile=...)`` (the profile defaults to the image's own ``info["icc_profile"]``, as Pillow's writers take it);
     ``qualities=(75, 90, 100)`` instead of ``ladder`` gives the paper's JPEG ladder at those qualities.
 
     No mask: the whole image is the ROI.
@@ -133,7 +137,8 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     fp.write(codec.encode(im, options.get("mask"), qualities=options.get("qualities"), ladder=options.get("ladder"),
                           max_error=options.get("max_error"),
                           model=options.get("model"), tile=options.get("tile", codec.DEFAULT_TILE),
-                          metadata=options.get("metadata")))
+                          metadata=options.get("metadata"),
+                          icc_profile=options.get("icc_profile")))
 
 
 def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:

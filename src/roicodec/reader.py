@@ -159,6 +159,12 @@ class RoiFile:
             raise CorruptFileError("metadata chunk is not a JSON object: the file is damaged")
         return meta
 
+    @cached_property
+    def icc_profile(self) -> bytes | None:
+        """The ICC profile stored with the image (what its pixel values mean, e.g. Display P3), or ``None``: then
+        they are sRGB, as for any image without one."""
+        return container.read_icc(self._fp, self.layout) or None
+
     @property
     def levels(self) -> int:
         """Levels complete in this file (the header's count unless the file is truncated)."""

@@ -132,6 +132,22 @@ def test_resaving_with_a_new_roi_codes_again(tmp_path: Path, small_file: bytes) 
         assert f.qualities == roicodec.open(small_file).qualities  # bytes: nothing to close
 
 
+def test_resaving_keeps_the_files_colour_profile_whether_coded_again_or_not(tmp_path: Path, small: tuple) -> None:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image, mask = small
+    original = tmp_path / "p.roi"
+    roicodec.encode(image, mask, original, qualities=(75,), icc_profile=profile)
+    layer, roi = read_roi(str(original))
+    new_mask = np.zeros_like(roi[0])
+    new_mask[10:40, 10:50] = 1
+    for name, layers in (("same.roi", [layer]), ("new.roi", [layer, (new_mask, roi[1], "labels")])):
+        write_roi(str(tmp_path / name), layers)
+        with roicodec.open(tmp_path / name) as f:
+            assert f.icc_profile == profile, name
+
+
 def test_resaving_a_truncated_file_gives_a_whole_file_with_fewer_levels(tmp_path: Path, small_file: bytes) -> None:
     path = tmp_path / "cut.roi"
     path.write_bytes(small_file[:roicodec.open(small_file).level_info[2].bytes])

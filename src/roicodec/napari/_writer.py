@@ -76,9 +76,11 @@ def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> 
     description = describe(meta, len(info["planes"]) + 2)
     lazy = is_reader_array(data, info)
     pixels = None if lazy else image_pixels(data, meta)
+    icc = b""  # the file's colour profile, which the layer's pixels keep when they are coded again
     try:
         coded = origin(info)
         with coded.open() as fp, roicodec.open(fp) as f:
+            icc = f.icc_profile or b""
             file_mask = file_roi(f)
             # The reader's own array shows the file's pixels; any other array is compared with the file's top level.
             same_pixels = pixels is None or (pixels.shape == f.shape
@@ -103,7 +105,8 @@ def encode_layer(data: Any, meta: dict[str, Any], labels: Any | None = None) -> 
     pixels = image_pixels(data, meta) if pixels is None else pixels
     # Coded again with the file's own ladder (files read before ladders were recorded here: their JPEG qualities).
     ladder = {"ladder": info["layers"]} if "layers" in info else {"qualities": info["qualities"]}
-    return roicodec.encode(pixels, mask, **ladder, model=info["model"]["name"], metadata=description, rgb=rgb)
+    return roicodec.encode(pixels, mask, **ladder, model=info["model"]["name"], metadata=description, rgb=rgb,
+                           icc_profile=icc)
 
 
 def encode_channels(layers: list[tuple[Any, dict[str, Any]]], labels: Any | None = None) -> bytes:
