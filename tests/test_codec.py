@@ -132,6 +132,9 @@ def test_bad_masks_and_options(small) -> None:
     image, mask = small
     with pytest.raises(RoiError, match="mask is 12x10 but the image is 120x100"):
         roicodec.encode(image, np.ones((10, 12)))
+    # A mask drawn as a colour picture is as wide and high as the picture, not as its samples.
+    with pytest.raises(RoiError, match="mask is 12x10 but the image is 120x100"):
+        roicodec.encode(image, Image.new("RGB", (12, 10), "white"))
     with pytest.raises(RoiError, match="no pixel"):
         roicodec.encode(image, np.zeros_like(mask))
     with pytest.raises(RoiError, match="qualities"):

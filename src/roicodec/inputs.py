@@ -368,7 +368,8 @@ class Masks:
         if mask is None:
             self.extents = [roimask.Extent((slice(0, h), slice(0, w)), True)]
             return
-        if _is_pil(mask):
+        picture = _is_pil(mask)
+        if picture:
             mask = _pil_mask(mask)
         elif not isinstance(mask, ArrayLike):
             mask = np.asarray(mask)
@@ -381,7 +382,9 @@ class Masks:
         allowed = [(h, w), (*lead, h, w)] + ([(*shared, h, w)] if shared != lead else [])
         if shape not in allowed:
             per_plane = "".join(f" or {shape_text(a)}" for a in allowed[1:]) if lead else ""
-            raise RoiError(f"mask is {shape_text(shape[::-1][:2])} but the image is {w}x{h}: "
+            # A picture's samples are not its size: a 7x5 RGB mask is (5, 7, 3), and is 7x5.
+            size = shape[-3:-1] if len(shape) == 3 and shape[-1] in (1, 2, 3, 4) and picture else shape[-2:]
+            raise RoiError(f"mask is {size[-1]}x{size[0]} but the image is {w}x{h}: "
                            f"pass a mask of shape {h}x{w}{per_plane}")
         self._source = mask
         if len(shape) > 2:
