@@ -108,3 +108,23 @@ def test_encode_many_keeps_each_images_profile(photo: Image.Image, profile: byte
     assert outcome.status == "encoded", outcome
     with roicodec.open(tmp_path / "out" / "p.roi") as f:
         assert f.icc_profile == profile
+
+
+def test_a_profile_is_written_only_into_images_whose_colours_it_describes(photo: Image.Image, profile: bytes,
+                                                                           tmp_path: Path) -> None:
+    # Pillow's convert('L') keeps an RGB image's profile: the file keeps it too, but no gray image gets an RGB one.
+    gray = photo.convert("L")
+    assert gray.info["icc_profile"] == profile
+    roicodec.encode(gray, None, tmp_path / "g.roi", qualities=())
+    with roicodec.open(tmp_path / "g.roi") as f:
+        assert f.icc_profile == profile
+    with Image.open(tmp_path / "g.roi") as im:
+        assert "icc_profile" not in im.info
+    assert cli("decode", "g.roi", "-o", "g.png", cwd=tmp_path).returncode == 0
+    with Image.open(tmp_path / "g.png") as im:
+        assert "icc_profile" not in im.info
+    made = bytearray(profile)  # Pillow makes no gray profile: one is marked so in its data colour space, byte 16
+    made[16:20] = b"GRAY"
+    roicodec.encode(np.asarray(gray), None, tmp_path / "g2.roi", qualities=(), icc_profile=bytes(made))
+    with Image.open(tmp_path / "g2.roi") as im:
+        assert im.info["icc_profile"] == bytes(made)

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import roicodec
-from roicodec import atomic, codec, inputs, intensity, options
+from roicodec import atomic, codec, container, inputs, intensity, options
 from roicodec.errors import CorruptFileError, RoiError, TruncatedFileError
 from roicodec.metrics import psnr
 from roicodec.models import registry
@@ -246,7 +246,7 @@ def _decode(args: argparse.Namespace) -> None:
         shape = f.shape[len(f.planes):] if args.plane is not None else f.shape
         try:
             ome = _ome(f, args.plane) if suffix in (".tif", ".tiff") else None
-            icc = f.icc_profile
+            icc = f.icc_profile if f.icc_profile and container.icc_fits(f.icc_profile, f.mode) else None
             memmap = None if stdout or atomic.streams(args.output) or ome else _memmap_writer(suffix, f.dtype, icc)
             if stdout:
                 buf = io.BytesIO()

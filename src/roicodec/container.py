@@ -488,6 +488,13 @@ def check_icc(data: bytes) -> None:
         raise ValueError(f"an ICC profile of {len(data)} bytes exceeds the format's {MAX_ICC}")
 
 
+def icc_fits(icc: bytes, mode: str) -> bool:
+    """Whether an ICC profile describes pixels of ``mode``: its data colour space (bytes 16 to 19) is ``RGB `` for RGB,
+    ``GRAY`` for gray (``L``, ``I;16``). Another one, an RGB profile kept with the channel planes of a 16-bit colour
+    image, say, stays in the file but is not written into a gray image: its readers would refuse it or misread it."""
+    return icc[16:20] == (b"RGB " if mode == "RGB" else b"GRAY")
+
+
 def _read_description(fp: BinaryIO, layout: Layout, type_: bytes, limit: int, what: str) -> bytes:
     for c in layout.chunks:
         if c.type == type_:

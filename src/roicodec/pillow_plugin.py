@@ -24,7 +24,7 @@ from typing import IO, Any
 from PIL import Image, ImageFile
 
 from roicodec import codec
-from roicodec.container import SIGNATURE
+from roicodec.container import SIGNATURE, icc_fits
 from roicodec.errors import OutputError, RoiError
 from roicodec.models import PREVIEW_SCALE
 
@@ -59,9 +59,10 @@ class RoiImageFile(ImageFile.ImageFile):
             levels=[asdict(level) for level in self._roi.level_info],
             metadata=self._roi.metadata,
         )
-        if self._roi.icc_profile:
+        icc = self._roi.icc_profile
+        if icc and icc_fits(icc, self.mode):
             # Where Pillow's own readers put it: ImageCms and the PNG, JPEG, WebP, TIFF writers take it from here.
-            self.info["icc_profile"] = self._roi.icc_profile
+            self.info["icc_profile"] = icc
         self._fp = self.fp
         self._frame = -1
         self._full_size = self._size
