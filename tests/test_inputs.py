@@ -213,3 +213,30 @@ def test_colour_deeper_than_8_bits_that_only_pillow_reads_is_refused(tmp_path: P
     Image.fromarray((rgb16 >> 8).astype(np.uint8)).save(tmp_path / "c8.jp2")
     for name in ("c8.ppm", "c8.jp2"):
         assert isinstance(inputs.read(tmp_path / name).pixels, Image.Image)
+
+
+def test_a_tiff_is_read_as_the_picture_it_shows(tmp_path: Path, astronaut: np.ndarray) -> None:
+    # Coded from its stored values, a palette TIFF would come back as a gray image of indices and a white-is-zero one
+    # as its negative; Pillow reads each as the picture, and so does roicodec.
+    photo = Image.fromarray(astronaut[:64, :96])
+    photo.convert("P").save(tmp_path / "pal.tif")  # Pillow stores its colour map times 256
+    photo.convert("1").save(tmp_path / "bw.tif")
+    gray = np.asarray(photo.convert("L"))
+    tifffile.imwrite(tmp_path / "mw.tif", 255 - gray, photometric="miniswhite")
+    tifffile.imwrite(tmp_path / "mw16.tif", 65535 - gray.astype(np.uint16) * 257, photometric="miniswhite")
+    indices = np.stack([np.asarray(photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16))] * 2)
+    colours = np.zeros((3, 256), np.uint16)
+    colours[:, :16] = np.arange(48).reshape(3, 16) * 5 * 257  # libtiff's convention: times 257
+    tifffile.imwrite(tmp_path / "pals.tif", indices, photometric="palette", colormap=colours)
+    with Image.open(tmp_path / "pal.tif") as im:
+        assert np.array_equal(inputs.read(tmp_path / "pal.tif").pixels, np.asarray(im.convert("RGB")))
+    with Image.open(tmp_path / "bw.tif") as im:
+        assert np.array_equal(inputs.read(tmp_path / "bw.tif").pixels, np.asarray(im.convert("L")))
+    assert np.array_equal(inputs.read(tmp_path / "mw.tif").pixels, gray)
+    assert np.array_equal(inputs.read(tmp_path / "mw16.tif").pixels, gray.astype(np.uint16) * 257)
+    stack = inputs.read(tmp_path / "pals.tif")
+    assert stack.pixels.dtype == np.uint8 and stack.pixels.shape == (2, 64, 96, 3) and stack.axes.endswith("YXS")
+    assert np.array_equal(stack.pixels, np.moveaxis(colours[:, indices] // 257, 0, -1))
+    assert cli("encode", "pal.tif", cwd=tmp_path).returncode == 0
+    with roicodec.open(tmp_path / "pal.roi") as f:
+        assert f.mode == "RGB" and np.array_equal(f.decode(), inputs.read(tmp_path / "pal.tif").pixels)

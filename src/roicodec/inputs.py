@@ -599,7 +599,9 @@ def _read_tiff(path: Path) -> Picture:
                 raise UnsupportedImageError(
                     f"{path.name} holds {len(series)} image series and roicodec codes one: save each as its own file")
             pixels, axes = series[0].asarray(), series[0].axes
-            orientation = tif.pages.first.tags.valueof(274, 1)
+            first = tif.pages.first
+            pixels, axes = _as_shown(pixels, axes, int(first.photometric), first.colormap, first.bitspersample)
+            orientation = first.tags.valueof(274, 1)
             icc = _profile(tif.pages.first.tags.valueof(34675))  # InterColorProfile
             ome = tif.ome_metadata
     except (tifffile.TiffFileError, ValueError) as exc:
@@ -617,6 +619,32 @@ def _read_tiff(path: Path) -> Picture:
         pixels = np.ascontiguousarray(np.moveaxis(_ORIENTATIONS[orientation](moved), (0, 1), (spatial, spatial + 1)))
     plain = axes in ("YX", "YXS")  # the shape says it all: nothing to record
     return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None, icc)
+
+
+_MINISWHITE, _PALETTE = 0, 3
+"""TIFF's photometric interpretations whose stored values are not what they show: 0 is white, or indices."""
+
+
+def _as_shown(pixels: np.ndarray, axes: str, photometric: int, colormap: np.ndarray | None,
+              bits: int) -> tuple[np.ndarray, str]:
+    """A TIFF's samples as the picture they show, as Pillow reads the same file: a palette image's colours (coded
+    from its indices, a gray image of numbers would come back), a white-is-zero image turned to black-is-zero (every
+    writer of the decoded image assumes it), bilevel as 0 and 255."""
+    if photometric == _PALETTE and colormap is not None and pixels.dtype.kind == "u" and colormap.ndim == 2:
+        colours = np.asarray(colormap)
+        # TIFF's colour maps are 16-bit: 8-bit colours are stored times 257 (libtiff) or 256 (Pillow), and come back
+        # as they were; any other map is 16-bit colour.
+        for step in (257, 256):
+            if not np.any(colours % step):
+                colours = (colours // step).astype(np.uint8)
+                break
+        return np.moveaxis(colours[:, pixels], 0, -1), axes + "S"
+    if pixels.dtype == bool:
+        pixels = pixels.astype(np.uint8) * np.uint8(255)
+        return (np.uint8(255) - pixels if photometric == _MINISWHITE else pixels), axes
+    if photometric == _MINISWHITE and pixels.dtype.kind == "u":
+        return np.asarray((1 << bits) - 1 - pixels.astype(np.int64), pixels.dtype), axes
+    return pixels, axes
 
 
 _OME_SIZES = {"X": "PhysicalSizeX", "Y": "PhysicalSizeY", "Z": "PhysicalSizeZ", "T": "TimeIncrement"}
