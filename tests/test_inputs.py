@@ -240,3 +240,14 @@ def test_a_tiff_is_read_as_the_picture_it_shows(tmp_path: Path, astronaut: np.nd
     assert cli("encode", "pal.tif", cwd=tmp_path).returncode == 0
     with roicodec.open(tmp_path / "pal.roi") as f:
         assert f.mode == "RGB" and np.array_equal(f.decode(), inputs.read(tmp_path / "pal.tif").pixels)
+
+
+def test_a_tiff_that_cannot_be_coded_is_refused_in_its_own_words(tmp_path: Path, astronaut: np.ndarray) -> None:
+    Image.fromarray(astronaut[:32, :48]).convert("CMYK").save(tmp_path / "cmyk.tif")
+    with tifffile.TiffWriter(tmp_path / "two.tif") as tif:
+        tif.write(np.zeros((8, 8), np.uint8))
+        tif.write(np.zeros((4, 4), np.uint8))
+    for name, message in (("cmyk.tif", "cmyk.tif is CMYK"), ("two.tif", "two.tif holds 2 image series")):
+        with pytest.raises(roicodec.UnsupportedImageError) as caught:
+            inputs.read(tmp_path / name)
+        assert str(caught.value).startswith(message)  # not wrapped in "is not a readable TIFF (...)"

@@ -600,10 +600,15 @@ def _read_tiff(path: Path) -> Picture:
                     f"{path.name} holds {len(series)} image series and roicodec codes one: save each as its own file")
             pixels, axes = series[0].asarray(), series[0].axes
             first = tif.pages.first
+            if int(first.photometric) == _SEPARATED:
+                raise UnsupportedImageError(f"{path.name} is CMYK, which roicodec does not code: save it as RGB (or "
+                                            "gray)")
             pixels, axes = _as_shown(pixels, axes, int(first.photometric), first.colormap, first.bitspersample)
             orientation = first.tags.valueof(274, 1)
-            icc = _profile(tif.pages.first.tags.valueof(34675))  # InterColorProfile
+            icc = _profile(first.tags.valueof(34675))  # InterColorProfile
             ome = tif.ome_metadata
+    except RoiError:
+        raise  # a refusal of what the file holds, already one line (UnsupportedImageError is a ValueError too)
     except (tifffile.TiffFileError, ValueError) as exc:
         raise RoiError(f"{path.name} is not a readable TIFF ({exc})") from None
     if "S" in axes and axes[-1] != "S":  # planar samples (one page per colour): the codec takes them last
@@ -621,8 +626,9 @@ def _read_tiff(path: Path) -> Picture:
     return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None, icc)
 
 
-_MINISWHITE, _PALETTE = 0, 3
-"""TIFF's photometric interpretations whose stored values are not what they show: 0 is white, or indices."""
+_MINISWHITE, _PALETTE, _SEPARATED = 0, 3, 5
+"""TIFF's photometric interpretations whose stored values are not what they show: 0 is white, indices, inks (CMYK:
+four samples that are not RGB and alpha)."""
 
 
 def _as_shown(pixels: np.ndarray, axes: str, photometric: int, colormap: np.ndarray | None,
