@@ -87,7 +87,8 @@ def test_the_command_line_carries_the_profile_from_its_input_to_its_outputs(phot
     import tifffile
 
     photo.save(tmp_path / "p.jpg", quality=95, icc_profile=profile)
-    tifffile.imwrite(tmp_path / "p.tif", np.asarray(photo), photometric="rgb", iccprofile=profile)
+    tifffile.imwrite(tmp_path / "p.tif", np.asarray(photo), photometric="rgb",
+                     extratags=[(34675, 7, len(profile), profile, True)])  # InterColorProfile
     for name in ("p.jpg", "p.tif"):
         assert cli("encode", name, "-o", "p.roi", cwd=tmp_path).returncode == 0
         info = cli("info", "p.roi", cwd=tmp_path)

@@ -178,11 +178,17 @@ def _memmap_writer(suffix: str, dtype: np.dtype, icc: bytes | None = None) -> _M
     if suffix in (".tif", ".tiff"):
         import tifffile
 
-        profile = {"iccprofile": icc} if icc else {}
+        profile = _tiff_profile(icc)
         return lambda name, shape, mode: tifffile.memmap(name, shape=shape, dtype=dtype,
                                                         photometric="rgb" if mode == "RGB" else "minisblack",
                                                         **profile)
     return None
+
+
+def _tiff_profile(icc: bytes | None) -> dict[str, Any]:
+    """tifffile's arguments that write ``icc`` as the InterColorProfile tag (34675, undefined bytes): as an extra tag,
+    which every tifffile the package allows writes (``iccprofile=`` came later)."""
+    return {"extratags": [(34675, 7, len(icc), icc, True)]} if icc else {}
 
 
 def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: str,
@@ -190,7 +196,7 @@ def _save(pixels: np.ndarray, fp: BinaryIO, suffix: str, fmt: str | None, mode: 
     """Write decoded pixels from memory: a stack only to .npy or TIFF, which hold every plane; ``ome``: as an
     OME-TIFF with these axes, channel names and physical sizes; ``icc``: the file's colour profile, into every
     format that holds one (.npy holds none)."""
-    profile = {"iccprofile": icc} if icc else {}
+    profile = _tiff_profile(icc)
     if suffix == ".npy":
         np.save(fp, pixels)
     elif suffix in (".tif", ".tiff"):
