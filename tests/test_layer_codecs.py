@@ -194,3 +194,16 @@ def test_a_stack_is_exact_plane_by_plane(astronaut) -> None:
         top = f.decode()
         for i in range(3):
             assert np.array_equal(top[i][masks[i]], planes[i][masks[i]])
+
+
+def test_checked_layers_and_masks_are_the_same_bytes_at_any_thread_count(shaped, monkeypatch) -> None:
+    # JPEG XL runs on every core (layer_codecs.jxl_threads): that must buy speed alone, never other bytes, or files
+    # would differ between machines and between `roicodec encode` and encode-many's one-thread workers.
+    image, mask = shaped
+    files = set()
+    for count in ("1", "2", "3", "8"):
+        monkeypatch.setenv("ROICODEC_THREADS", count)
+        assert layer_codecs.jxl_threads() == int(count)
+        files.add(roicodec.encode(image, mask, ladder="exact", max_error=None, tile=64))
+        files.add(roicodec.encode(image, mask, ladder="near:2", tile=64))
+    assert len(files) == 2

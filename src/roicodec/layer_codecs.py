@@ -22,10 +22,12 @@ Every codec is a library's: Pillow's JPEG, and imagecodecs' AVIF, JPEG XL and JP
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -33,6 +35,7 @@ from PIL import Image, ImageFile
 
 from roicodec.container import Layer
 from roicodec.errors import CorruptFileError, RoiError
+from roicodec.models.runtime import threads
 
 FULL_CHROMA_FROM = 90
 """JPEG layers of this quality and above keep full-resolution chroma (4:4:4); lower ones use 4:2:0."""
@@ -43,6 +46,15 @@ AVIF_SPEED = 3
 
 JXL_EFFORT = 8
 """JPEG XL's effort for checked layers, chosen with :data:`AVIF_SPEED` against efforts 7 and 9."""
+
+
+
+def jxl_threads() -> int:
+    """Threads for JPEG XL, which writes the same bytes at any thread count (libjxl's own promise, checked by
+    tests/test_layer_codecs.py), so they buy speed alone: the graphs' setting (``ROICODEC_THREADS``, else
+    ``OMP_NUM_THREADS``, which Dask's workers set to 1), else every core."""
+    return threads() or os.cpu_count() or 1
+
 
 # Codec ids inside a verified layer's tile payload (its first byte), so that a writer may pick per tile.
 JXL_LOSSLESS, JPEGLS = 1, 2
@@ -272,7 +284,8 @@ def _encode_verified(original: np.ndarray, roi: np.ndarray, max_error: int) -> t
     filled = fill_outside(original, roi)
     data = filled[..., 0] if filled.shape[2] == 1 else filled
     if not max_error:
-        payload = bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(data, lossless=True, effort=JXL_EFFORT))
+        payload = bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(data, lossless=True, effort=JXL_EFFORT,
+                                                                 numthreads=jxl_threads()))
         return payload, original
     payload = min(_near_payloads(filled, max_error), key=len)
     decoded = _decode_verified(payload, original.shape, max_error, original.dtype)
@@ -288,7 +301,8 @@ def _near_payloads(box: np.ndarray, max_error: int) -> list[bytes]:
     ic = _codecs()
     data = np.ascontiguousarray(box[..., 0] if box.shape[2] == 1 else box)
     quantised = ((data.astype(np.int32) + max_error) // (2 * max_error + 1)).astype(data.dtype)
-    return [bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(quantised, lossless=True, effort=JXL_EFFORT)),
+    return [bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(quantised, lossless=True, effort=JXL_EFFORT,
+                                                           numthreads=jxl_threads())),
             bytes([JPEGLS]) + bytes(ic.jpegls_encode(data, level=max_error))]
 
 
@@ -300,7 +314,8 @@ def _decode_verified(payload: bytes, shape: tuple[int, ...], max_error: int, dty
     data = payload[1:]
     if payload[0] == JPEGLS:
         return _decode_into(ic.jpegls_decode, ic.jpegls_check, data, shape, "JPEG-LS", dtype)
-    arr = _decode_into(ic.jpegxl_decode, ic.jpegxl_check, data, shape, "JPEG XL", dtype)
+    arr = _decode_into(partial(ic.jpegxl_decode, numthreads=jxl_threads()), ic.jpegxl_check, data, shape, "JPEG XL",
+                       dtype)
     if not max_error:
         return arr
     step = 2 * max_error + 1
