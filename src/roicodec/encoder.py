@@ -9,14 +9,16 @@ import json
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from roicodec import atomic, base, container, inputs, intensity, ladder, options, reader
+from roicodec import atomic, base, container, inputs, intensity, ladder, layer_codecs, options, reader
 from roicodec import mask as roimask
 from roicodec.container import Layer
 from roicodec.errors import RoiError
@@ -30,6 +32,10 @@ DEEP_LADDER = ("exact",)
 level between them costs more than base and mask together on nuclei (docs/microscopy.md), and what a microscopist
 measures in the ROI needs its exact values."""
 DEFAULT_TILE = 1024
+MAX_TILES_AT_ONCE = 4
+"""Most tiles whose layers are coded at the same time (fewer with fewer cores, :func:`layer_codecs.codec_threads`):
+each holds its pixels and its codecs' buffers, about 150 MB for a 1024-pixel tile at AVIF speed 3 and JPEG XL
+effort 8, so memory stays bounded whatever the image's size."""
 _COPY_BLOCK = 1 << 20
 
 
@@ -181,11 +187,46 @@ def encode_plane(plane: inputs.Plane, region: roimask.Region, header: container.
     digests = [hashlib.sha256() if layer.verified else None for layer in header.layers]
 
     def tiles() -> Iterator[list[bytes]]:
-        for i, (ys, xs, *_) in enumerate(base_layer.tiles):
-            yield ladder.encode_tile(plane[ys, xs], intensity.native(base_layer.tile(i), plane.mapping), region(ys, xs),
-                                     header.layers, digests)
+        # The layers' codecs (AVIF above all, most of an encode's time when the ROI is large) run in worker threads,
+        # several tiles at once, while this thread reads the image and the mask and synthesises the base, in tile
+        # order. Each tile's payloads are what one thread would make, and the digests take each tile's ROI pixels
+        # in tile order, so the file's bytes do not depend on the number of workers.
+        workers = min(layer_codecs.codec_threads(), MAX_TILES_AT_ONCE)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="roicodec-layers")
+        pending: deque[tuple[Future[list[bytes]], list[_Recorder | None]]] = deque()
+        try:
+            for i, (ys, xs, *_) in enumerate(base_layer.tiles):
+                recorders = [None if d is None else _Recorder() for d in digests]
+                pending.append((pool.submit(ladder.encode_tile, plane[ys, xs],
+                                            intensity.native(base_layer.tile(i), plane.mapping), region(ys, xs),
+                                            header.layers, recorders), recorders))
+                if len(pending) > workers:  # one tile made ready beyond those being coded, no more
+                    yield _collect(*pending.popleft(), digests)
+            while pending:
+                yield _collect(*pending.popleft(), digests)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return base_data, tiles(), digests
+
+
+class _Recorder:
+    """Stands in for a tile's digest in a worker: keeps what the tile adds, for the plane's digest in tile order."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def update(self, data: bytes) -> None:
+        self.parts.append(data)
+
+
+def _collect(job: Future[list[bytes]], recorders: list[_Recorder | None], digests: list[Any]) -> list[bytes]:
+    payloads = job.result()
+    for digest, recorder in zip(digests, recorders):
+        if digest is not None and recorder is not None:
+            for part in recorder.parts:
+                digest.update(part)
+    return payloads
 
 
 def _copy(src: IO[bytes], start: int, length: int, write: Callable[[bytes], object]) -> None:

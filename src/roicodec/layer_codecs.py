@@ -49,10 +49,11 @@ JXL_EFFORT = 8
 
 
 
-def jxl_threads() -> int:
-    """Threads for JPEG XL, which writes the same bytes at any thread count (libjxl's own promise, checked by
-    tests/test_layer_codecs.py), so they buy speed alone: the graphs' setting (``ROICODEC_THREADS``, else
-    ``OMP_NUM_THREADS``, which Dask's workers set to 1), else every core."""
+def codec_threads() -> int:
+    """Threads for the layers' codecs: JPEG XL's own (libjxl writes the same bytes at any thread count, checked by
+    tests/test_layer_codecs.py) and the tiles the encoder codes at once (:func:`roicodec.encoder.encode_plane`),
+    so they buy speed alone: the graphs' setting (``ROICODEC_THREADS``, else ``OMP_NUM_THREADS``, which Dask's
+    workers set to 1), else every core."""
     return threads() or os.cpu_count() or 1
 
 
@@ -285,7 +286,7 @@ def _encode_verified(original: np.ndarray, roi: np.ndarray, max_error: int) -> t
     data = filled[..., 0] if filled.shape[2] == 1 else filled
     if not max_error:
         payload = bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(data, lossless=True, effort=JXL_EFFORT,
-                                                                 numthreads=jxl_threads()))
+                                                                 numthreads=codec_threads()))
         return payload, original
     payload = min(_near_payloads(filled, max_error), key=len)
     decoded = _decode_verified(payload, original.shape, max_error, original.dtype)
@@ -302,7 +303,7 @@ def _near_payloads(box: np.ndarray, max_error: int) -> list[bytes]:
     data = np.ascontiguousarray(box[..., 0] if box.shape[2] == 1 else box)
     quantised = ((data.astype(np.int32) + max_error) // (2 * max_error + 1)).astype(data.dtype)
     return [bytes([JXL_LOSSLESS]) + bytes(ic.jpegxl_encode(quantised, lossless=True, effort=JXL_EFFORT,
-                                                           numthreads=jxl_threads())),
+                                                           numthreads=codec_threads())),
             bytes([JPEGLS]) + bytes(ic.jpegls_encode(data, level=max_error))]
 
 
@@ -314,7 +315,7 @@ def _decode_verified(payload: bytes, shape: tuple[int, ...], max_error: int, dty
     data = payload[1:]
     if payload[0] == JPEGLS:
         return _decode_into(ic.jpegls_decode, ic.jpegls_check, data, shape, "JPEG-LS", dtype)
-    arr = _decode_into(partial(ic.jpegxl_decode, numthreads=jxl_threads()), ic.jpegxl_check, data, shape, "JPEG XL",
+    arr = _decode_into(partial(ic.jpegxl_decode, numthreads=codec_threads()), ic.jpegxl_check, data, shape, "JPEG XL",
                        dtype)
     if not max_error:
         return arr

@@ -94,10 +94,10 @@ def pack_into(region: Region, extent: Extent, write: Callable[[bytes], object], 
         box = region(ys, xs)
         import imagecodecs
 
-        from roicodec.layer_codecs import jxl_threads
+        from roicodec.layer_codecs import codec_threads
 
         jxl = bytes(imagecodecs.jpegxl_encode(box.astype(np.uint8), lossless=True, effort=JXL_EFFORT,
-                                              numthreads=jxl_threads()))
+                                              numthreads=codec_threads()))
         bits = zlib.compress(np.packbits(box, axis=1).tobytes(), 9)
         write(jxl if len(jxl) < len(bits) else bits)
         return
@@ -211,11 +211,11 @@ def _unjxl(data: bytes, height: int, width: int) -> np.ndarray:
     """A JPEG XL mask of the box, decoded into a buffer of the box's size (no stream can make it allocate more)."""
     import imagecodecs
 
-    from roicodec.layer_codecs import jxl_threads
+    from roicodec.layer_codecs import codec_threads
 
     out = np.empty((height, width), np.uint8)
     try:
-        imagecodecs.jpegxl_decode(data, out=out, numthreads=jxl_threads())
+        imagecodecs.jpegxl_decode(data, out=out, numthreads=codec_threads())
     except (RuntimeError, ValueError) as exc:
         raise CorruptFileError(f"mask chunk is not a JPEG XL image of its box ({exc}): the file is damaged") from None
     if out.max(initial=0) > 1:
