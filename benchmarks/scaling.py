@@ -66,7 +66,7 @@ class PreadNpy:
 
     def _rows(self, key):
         # Each row of the block: its index in the block, its offset in the file, and its length in bytes.
-        (y0, y1, _), (x0, x1, _) = (k.indices(n) for k, n in zip(key, self.shape))
+        (y0, y1, _), (x0, x1, _) = (k.indices(n) for k, n in zip(key[:2], self.shape))  # then samples, whole
         return x1 - x0, [(y - y0, self.offset + (y * self.shape[1] + x0) * self.pixel, (x1 - x0) * self.pixel)
                          for y in range(y0, y1)]
 

@@ -200,7 +200,7 @@ def encode_plane(plane: inputs.Plane, region: roimask.Region, header: container.
                 pending.append((pool.submit(ladder.encode_tile, plane[ys, xs],
                                             intensity.native(base_layer.tile(i), plane.mapping), region(ys, xs),
                                             header.layers, recorders), recorders))
-                if len(pending) > workers:  # one tile made ready beyond those being coded, no more
+                if len(pending) >= workers:  # this thread makes the next tile ready while the workers code
                     yield _collect(*pending.popleft(), digests)
             while pending:
                 yield _collect(*pending.popleft(), digests)
