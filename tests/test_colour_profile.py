@@ -129,3 +129,13 @@ def test_a_profile_is_written_only_into_images_whose_colours_it_describes(photo:
     roicodec.encode(np.asarray(gray), None, tmp_path / "g2.roi", qualities=(), icc_profile=bytes(made))
     with Image.open(tmp_path / "g2.roi") as im:
         assert im.info["icc_profile"] == bytes(made)
+
+
+def test_a_damaged_profile_is_named_and_nothing_is_written(photo: Image.Image, profile: bytes, tmp_path: Path) -> None:
+    data = bytearray(roicodec.encode(photo, qualities=()))
+    data[data.index(b"ICCP") + 4 + 40] ^= 1  # inside the profile: its CRC-32 fails
+    (tmp_path / "d.roi").write_bytes(bytes(data))
+    result = cli("decode", "d.roi", "-o", "d.png", cwd=tmp_path)
+    assert result.returncode == 1 and "colour profile chunk fails its CRC-32" in result.stderr
+    assert "--level" not in result.stderr  # no lower level avoids it
+    assert not (tmp_path / "d.png").exists()

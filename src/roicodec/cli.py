@@ -250,9 +250,11 @@ def _decode(args: argparse.Namespace) -> None:
         level = f.levels - 1 if args.level is None else args.level
         note = f"; the file is truncated, {f.header.levels} levels when complete" if f.levels < f.header.levels else ""
         shape = f.shape[len(f.planes):] if args.plane is not None else f.shape
+        # Before the levels are read: a damaged description or profile is that chunk's damage, which no lower level
+        # avoids (the advice below is for a damaged level).
+        ome = _ome(f, args.plane) if suffix in (".tif", ".tiff") else None
+        icc = f.icc_profile if f.icc_profile and container.icc_fits(f.icc_profile, f.mode) else None
         try:
-            ome = _ome(f, args.plane) if suffix in (".tif", ".tiff") else None
-            icc = f.icc_profile if f.icc_profile and container.icc_fits(f.icc_profile, f.mode) else None
             memmap = None if stdout or atomic.streams(args.output) or ome else _memmap_writer(suffix, f.dtype, icc)
             if stdout:
                 buf = io.BytesIO()

@@ -132,9 +132,16 @@ class HyperpriorCoder:
         """``latent``'s payload with hyper-latent ``z`` (default ``round(h_a(latent))``), and the latent decoded."""
         z = self.hyper_latent(latent) if z is None else self.z_coder.clamp(z)
         table, centre = self.tables(z, latent.shape[1:])
-        symbols = self.y_coder.clamp(latent.astype(np.int32) - centre, table)
+        symbols = np.empty(latent.shape, np.int32)
+        used = np.empty(latent.shape, np.int16)
+        for rows in _row_bands(latent.shape[1]):
+            # A band at a time: the clamp's bounds are int64 per cell, and the whole plane's at once made the peak
+            # of encoding grow by about 30 bytes a latent value with the plane's size (docs/scaling.md).
+            band = self.y_coder.clamp(latent[:, rows].astype(np.int32) - centre[:, rows], table[:, rows])
+            symbols[:, rows] = band
+            used[:, rows] = np.clip(band + centre[:, rows], -32768, 32767)
+        del centre
         z_data = self.z_coder.encode(z)
-        used = np.clip(symbols + centre, -32768, 32767).astype(np.int16)
         return struct.pack("<I", len(z_data)) + z_data + self.y_coder.encode(symbols, table), used
 
     def uncode(self, data: bytes, shape: tuple[int, int]) -> np.ndarray:
@@ -147,4 +154,13 @@ class HyperpriorCoder:
         z = self.z_coder.decode(data[4:4 + size], zshape)
         table, centre = self.tables(z, shape)
         symbols = self.y_coder.decode(data[4 + size:], table)
-        return np.clip(symbols + centre, -32768, 32767).astype(np.int16)
+        del table
+        for rows in _row_bands(shape[0]):  # in place, a band at a time, as in encoding
+            symbols[:, rows] = np.clip(symbols[:, rows] + centre[:, rows], -32768, 32767)
+        return symbols
+
+
+def _row_bands(height: int) -> list[slice]:
+    """Latent rows a band at a time: those of one ``h_s`` band."""
+    rows = SYNTHESIS_BAND * HYPER_STRIDE
+    return [slice(y, min(y + rows, height)) for y in range(0, height, rows)]
