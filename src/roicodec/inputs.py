@@ -536,9 +536,7 @@ def _read_pillow(path: Path) -> tuple[Image.Image | np.ndarray, bytes]:
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
             icc = icc_profile(im)
             im.close()
-            if orientation in _ORIENTATIONS:
-                deep = np.ascontiguousarray(_ORIENTATIONS[orientation](deep))
-            return deep, icc
+            return _upright(deep, orientation, 0), icc
         im.load()
         upright = ImageOps.exif_transpose(im)
     except BaseException:
@@ -576,9 +574,8 @@ def _full_depth(path: Path, im: Image.Image) -> np.ndarray | None:
         except Exception:  # noqa: BLE001 - a file imagecodecs cannot read but Pillow can: Pillow's pixels, as before
             pixels = None
         if pixels is not None and pixels.dtype != np.uint8:
-            if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
-                raise UnsupportedImageError(f"{path.name} has an alpha channel, which roicodec does not code: save it "
-                                            "without alpha (gray or RGB)")
+            if pixels.ndim == 3:
+                _refuse_alpha(path, pixels)
             return pixels
         if not named:
             return None
@@ -615,15 +612,26 @@ def _read_tiff(path: Path) -> Picture:
         pixels, axes = np.moveaxis(pixels, axes.index("S"), -1), axes.replace("S", "") + "S"
     if axes.endswith("S") and pixels.shape[-1] == 1:
         pixels, axes = pixels[..., 0], axes[:-1]
-    if axes.endswith("S") and pixels.shape[-1] in (2, 4):
-        raise UnsupportedImageError(f"{path.name} has an alpha channel, which roicodec does not code: save it "
-                                    "without alpha (gray or RGB)")
-    if orientation in _ORIENTATIONS:
-        spatial = pixels.ndim - (3 if axes.endswith("S") else 2)
-        moved = np.moveaxis(pixels, (spatial, spatial + 1), (0, 1))
-        pixels = np.ascontiguousarray(np.moveaxis(_ORIENTATIONS[orientation](moved), (0, 1), (spatial, spatial + 1)))
+    if axes.endswith("S"):
+        _refuse_alpha(path, pixels)
+    pixels = _upright(pixels, orientation, pixels.ndim - (3 if axes.endswith("S") else 2))
     plain = axes in ("YX", "YXS")  # the shape says it all: nothing to record
     return Picture(pixels, None if plain else axes, _ome_description(ome, axes) if ome else None, icc)
+
+
+def _refuse_alpha(path: Path, pixels: np.ndarray) -> None:
+    """Refuse samples (last axis) that carry alpha: gray and alpha, or RGB and alpha."""
+    if pixels.shape[-1] in (2, 4):
+        raise UnsupportedImageError(f"{path.name} has an alpha channel, which roicodec does not code: save it "
+                                    "without alpha (gray or RGB)")
+
+
+def _upright(pixels: np.ndarray, orientation: int, spatial: int) -> np.ndarray:
+    """``pixels`` turned upright by an EXIF/TIFF ``orientation``, its rows at axis ``spatial`` and its columns next."""
+    if orientation not in _ORIENTATIONS:
+        return pixels
+    moved = np.moveaxis(pixels, (spatial, spatial + 1), (0, 1))
+    return np.ascontiguousarray(np.moveaxis(_ORIENTATIONS[orientation](moved), (0, 1), (spatial, spatial + 1)))
 
 
 _MINISWHITE, _PALETTE, _SEPARATED = 0, 3, 5
